@@ -1,0 +1,26 @@
+//! Storage for Lakehouse: everything else stands on this crate.
+//!
+//! - [`Store`]: an [`ObjectStore`](object_store::ObjectStore) opened from a URL — a local folder
+//!   (the default, `./lakehouse-data`), `memory://`, or `s3://bucket/prefix` for S3 and
+//!   S3-compatible servers such as MinIO.
+//! - Wrappers that implement the same `ObjectStore` trait and so compose with every backend:
+//!   [`PrefixStore`] (re-exported from `object_store`) and [`FaultyStore`], which injects seeded
+//!   errors and latency for tests.
+//! - [`journal`]: the write-once, batched append log that memory, agent sessions and the error
+//!   and trial journals are built on.
+//! - [`Clock`]: time is injected so that tests and replays are exact.
+//!
+//! This crate depends on no other Lakehouse crate.
+
+pub mod clock;
+mod error;
+pub mod faulty;
+pub mod journal;
+mod store;
+
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use error::StoreError;
+pub use faulty::{FaultConfig, FaultyStore, Op};
+pub use object_store::prefix::PrefixStore;
+pub use object_store::{self, ObjectStore, path::Path};
+pub use store::{DEFAULT_STORE_URL, Store, StoreKind};

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The project's test command (README "Quickstart"; .ci/run calls it).
+# Installs what the tests need (the Python venv with the S3 test server), starts the S3 test
+# server on 127.0.0.1, and runs every test of the workspace. S3 tests fail, never skip, if the
+# server cannot start.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/lakehouse-target}
+
+eval "$(scripts/s3-test-server.sh start)"
+trap 'scripts/s3-test-server.sh stop' EXIT
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --all-features --no-fail-fast
+else
+  cargo test --workspace --all-features --no-fail-fast
+fi
+cargo test --workspace --all-features --doc
