@@ -1,1 +1,96 @@
-fn main() {}
+//! `lakehouse`: the command-line interface to Lakehouse.
+//!
+//! Global flags pick the store and the output; each subcommand lives in its own module. Errors
+//! print as one line (`error: …` with its causes) and exit non-zero; usage errors exit 2.
+
+mod bench;
+mod journal;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use lakehouse::{Config, Lakehouse};
+use tracing_subscriber::EnvFilter;
+
+/// Lakehouse: a data-and-memory platform for AI agents.
+///
+/// Everything lives in one store: a local folder (the default, ./lakehouse-data), memory://, or
+/// s3://bucket/prefix (AWS_* variables; AWS_ENDPOINT_URL for MinIO-style servers).
+#[derive(Debug, Parser)]
+#[command(name = "lakehouse", version, propagate_version = true)]
+struct Cli {
+    /// Where data lives: a folder, file:///abs/path, memory://, or s3://bucket/prefix.
+    #[arg(long, global = true, env = "LAKEHOUSE_STORE", default_value = lakehouse::store::DEFAULT_STORE_URL)]
+    store: String,
+
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+
+    /// More logging on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Append to, read, compact and inspect journals (write-once append logs in the store).
+    #[command(subcommand)]
+    Journal(journal::JournalCommand),
+    /// Measure Lakehouse against its peers; writes JSON under bench-results/.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+/// What every command gets: the parsed global flags.
+#[derive(Debug, Clone)]
+pub(crate) struct Globals {
+    pub(crate) store: String,
+    pub(crate) json: bool,
+}
+
+impl Globals {
+    pub(crate) async fn open(&self) -> anyhow::Result<Lakehouse> {
+        Ok(Lakehouse::open(Config::default().with_store_url(&self.store)).await?)
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let globals = Globals { store: cli.store, json: cli.json };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Journal(command) => journal::run(&globals, command).await,
+            Command::Bench(command) => bench::run(&globals, command).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! `lakehouse bench …`: measurements written as JSON under `bench-results/`, peers run in the
+//! same process on the same data so the report is a ratio, never a number from another day.
+
+mod journal;
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use crate::Globals;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BenchCommand {
+    /// The journal: append rate by batch size, objects per 100k events, read rate, compaction,
+    /// next to the seed's read-modify-write JSONL log at 1k/5k/20k events.
+    Journal(journal::JournalBenchArgs),
+}
+
+pub(crate) async fn run(globals: &Globals, command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Journal(args) => journal::run(globals, args).await,
+    }
+}
+
+/// Write `report` as pretty JSON to `dir/name.json`, creating `dir`.
+pub(crate) fn write_report(dir: &PathBuf, name: &str, report: &serde_json::Value) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(&path, serde_json::to_string_pretty(report)? + "\n")?;
+    Ok(path)
+}

@@ -1,0 +1,30 @@
+//! The `lakehouse` binary, run as a user runs it: real processes, real stores (a local folder and
+//! the S3 test server), including a writer killed with SIGKILL mid-run.
+
+mod journal;
+mod kill;
+
+use std::process::{Command, Output};
+
+/// A `lakehouse` command on `store`, with `env` added.
+pub(crate) fn lakehouse(store: &str, env: &[(&str, String)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lakehouse"));
+    command.arg("--store").arg(store).env_remove("LAKEHOUSE_STORE").env_remove("RUST_LOG");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command
+}
+
+/// Run and return the output, whatever the exit code.
+pub(crate) fn run(command: &mut Command) -> Output {
+    command.output().expect("run lakehouse")
+}
+
+pub(crate) fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub(crate) fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
