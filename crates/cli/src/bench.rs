@@ -23,7 +23,11 @@ pub(crate) async fn run(globals: &Globals, command: BenchCommand) -> anyhow::Res
 }
 
 /// Write `report` as pretty JSON to `dir/name.json`, creating `dir`.
-pub(crate) fn write_report(dir: &PathBuf, name: &str, report: &serde_json::Value) -> anyhow::Result<PathBuf> {
+pub(crate) fn write_report(
+    dir: &PathBuf,
+    name: &str,
+    report: &serde_json::Value,
+) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join(format!("{name}.json"));
     std::fs::write(&path, serde_json::to_string_pretty(report)? + "\n")?;

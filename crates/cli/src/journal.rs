@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use futures::StreamExt;
-use lakehouse::store::journal::{Cursor, Event, EventId, Journal, JournalOptions, StoreJournal};
 use lakehouse::store::Timestamp;
+use lakehouse::store::journal::{Cursor, Event, EventId, Journal, JournalOptions, StoreJournal};
 use serde_json::value::RawValue;
 
 use crate::Globals;
@@ -107,7 +107,10 @@ pub(crate) async fn run(globals: &Globals, command: JournalCommand) -> anyhow::R
                     humantime::format_duration(args.settle),
                 );
             } else {
-                println!("nothing to compact in {}: it holds at most one object", args.prefix);
+                println!(
+                    "nothing to compact in {}: it holds at most one object",
+                    args.prefix
+                );
             }
             Ok(())
         }
@@ -125,11 +128,20 @@ pub(crate) async fn run(globals: &Globals, command: JournalCommand) -> anyhow::R
                     stats.batch_objects, stats.compacted_objects, stats.foreign_objects
                 );
                 println!("bytes        {}", stats.bytes);
-                println!("leftovers    {} duplicate copies (removed by the next compaction)", stats.duplicate_copies);
+                println!(
+                    "leftovers    {} duplicate copies (removed by the next compaction)",
+                    stats.duplicate_copies
+                );
                 println!(
                     "batches      {} … {}",
-                    stats.first_batch_ts.map(show_ts).unwrap_or_else(|| "-".into()),
-                    stats.last_batch_ts.map(show_ts).unwrap_or_else(|| "-".into())
+                    stats
+                        .first_batch_ts
+                        .map(show_ts)
+                        .unwrap_or_else(|| "-".into()),
+                    stats
+                        .last_batch_ts
+                        .map(show_ts)
+                        .unwrap_or_else(|| "-".into())
                 );
                 if stats.gaps.is_empty() {
                     println!("gaps         none");
@@ -167,7 +179,7 @@ impl Appender<'_> {
         self.last = Some(self.journal.append(event).await?);
         self.appended += 1;
         if let Some(every) = self.flush_every
-            && self.appended % every == 0
+            && self.appended.is_multiple_of(every)
         {
             self.journal.flush().await?;
             ack(self.globals, self.appended, self.last)?;
@@ -176,7 +188,11 @@ impl Appender<'_> {
     }
 }
 
-async fn append(globals: &Globals, journal: &StoreJournal, args: &AppendArgs) -> anyhow::Result<()> {
+async fn append(
+    globals: &Globals,
+    journal: &StoreJournal,
+    args: &AppendArgs,
+) -> anyhow::Result<()> {
     // Arguments are all checked before any is appended.
     let from_args: Vec<Box<RawValue>> = args
         .events
@@ -232,7 +248,11 @@ async fn append(globals: &Globals, journal: &StoreJournal, args: &AppendArgs) ->
         });
         println!("{summary}");
     } else {
-        println!("appended {appended} events to {} (writer {})", journal.prefix(), journal.writer_id());
+        println!(
+            "appended {appended} events to {} (writer {})",
+            journal.prefix(),
+            journal.writer_id()
+        );
     }
     Ok(())
 }
@@ -241,7 +261,11 @@ fn ack(globals: &Globals, acked: usize, last: Option<EventId>) -> anyhow::Result
     let mut out = std::io::stdout().lock();
     let last = last.map(|id| id.to_string()).unwrap_or_default();
     if globals.json {
-        writeln!(out, "{}", serde_json::json!({ "acked": acked, "last_id": last }))?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({ "acked": acked, "last_id": last })
+        )?;
     } else {
         writeln!(out, "flushed: {acked} events durable (through {last})")?;
     }
@@ -258,7 +282,9 @@ async fn read(globals: &Globals, journal: &StoreJournal, args: &ReadArgs) -> any
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut printed = 0usize;
     while args.limit.is_none_or(|limit| printed < limit) {
-        let Some(event) = stream.next().await else { break };
+        let Some(event) = stream.next().await else {
+            break;
+        };
         print_event(globals, &mut out, &event?)?;
         printed += 1;
     }
@@ -280,7 +306,13 @@ fn print_event(globals: &Globals, out: &mut impl Write, event: &Event) -> anyhow
         });
         writeln!(out, "{line}")?;
     } else {
-        writeln!(out, "{}  {}  {}", event.id, show_ts(event.ts), event.data.get())?;
+        writeln!(
+            out,
+            "{}  {}  {}",
+            event.id,
+            show_ts(event.ts),
+            event.data.get()
+        )?;
     }
     Ok(())
 }
@@ -290,4 +322,3 @@ fn show_ts(ts: Timestamp) -> String {
         .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
         .unwrap_or_else(|| ts.to_string())
 }
-

@@ -20,7 +20,9 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { store_url: lakehouse_store::DEFAULT_STORE_URL.to_string() }
+        Self {
+            store_url: lakehouse_store::DEFAULT_STORE_URL.to_string(),
+        }
     }
 }
 
@@ -71,7 +73,11 @@ impl Lakehouse {
 
     /// Open the journal under `prefix` of the store.
     pub fn journal(&self, prefix: &str, options: JournalOptions) -> Result<StoreJournal, Error> {
-        Ok(StoreJournal::open(Arc::clone(self.store.object_store()), prefix, options)?)
+        Ok(StoreJournal::open(
+            Arc::clone(self.store.object_store()),
+            prefix,
+            options,
+        )?)
     }
 }
 
@@ -84,9 +90,16 @@ mod tests {
     async fn opens_a_local_store_and_its_journals() {
         let dir = tempfile::tempdir().unwrap();
         let url = dir.path().join("data").display().to_string();
-        let lakehouse = Lakehouse::open(Config::default().with_store_url(&url)).await.unwrap();
-        let journal = lakehouse.journal("journals/errors", JournalOptions::default()).unwrap();
-        journal.append_json(&serde_json::json!({"x": 1})).await.unwrap();
+        let lakehouse = Lakehouse::open(Config::default().with_store_url(&url))
+            .await
+            .unwrap();
+        let journal = lakehouse
+            .journal("journals/errors", JournalOptions::default())
+            .unwrap();
+        journal
+            .append_json(&serde_json::json!({"x": 1}))
+            .await
+            .unwrap();
         journal.close().await.unwrap();
         assert_eq!(journal.read_all().await.unwrap().len(), 1);
         assert!(dir.path().join("data/journals/errors").is_dir());
@@ -94,7 +107,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_bad_store_url_is_an_error() {
-        let err = Lakehouse::open(Config::default().with_store_url("ftp://x")).await.unwrap_err();
-        assert!(err.to_string().contains("unsupported store URL scheme 'ftp'"), "{err}");
+        let err = Lakehouse::open(Config::default().with_store_url("ftp://x"))
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("unsupported store URL scheme 'ftp'"),
+            "{err}"
+        );
     }
 }

@@ -43,7 +43,14 @@ pub enum Op {
     Copy,
 }
 
-const OPS: [Op; 6] = [Op::Put, Op::PutLostAck, Op::Get, Op::List, Op::Delete, Op::Copy];
+const OPS: [Op; 6] = [
+    Op::Put,
+    Op::PutLostAck,
+    Op::Get,
+    Op::List,
+    Op::Delete,
+    Op::Copy,
+];
 
 fn op_index(op: Op) -> usize {
     OPS.iter().position(|o| *o == op).unwrap_or(0)
@@ -65,7 +72,12 @@ pub struct FaultConfig {
 impl FaultConfig {
     /// No random faults, no latency; only on-demand faults.
     pub fn new(seed: u64) -> Self {
-        Self { seed, rates: [0.0; OPS.len()], latency: Duration::ZERO, jitter: Duration::ZERO }
+        Self {
+            seed,
+            rates: [0.0; OPS.len()],
+            latency: Duration::ZERO,
+            jitter: Duration::ZERO,
+        }
     }
 
     /// Fail `op` with probability `rate` (clamped to `0.0..=1.0`).
@@ -119,7 +131,12 @@ impl FaultState {
             .is_ok();
         let fail = forced || {
             let rate = self.config.rates[i];
-            rate > 0.0 && self.rng.lock().map(|mut r| r.random_bool(rate)).unwrap_or(false)
+            rate > 0.0
+                && self
+                    .rng
+                    .lock()
+                    .map(|mut r| r.random_bool(rate))
+                    .unwrap_or(false)
         };
         if fail {
             self.injected[i].fetch_add(1, Ordering::SeqCst);
@@ -132,7 +149,10 @@ impl FaultState {
         let extra = if jitter == 0 {
             0
         } else {
-            self.rng.lock().map(|mut r| r.random_range(0..=jitter)).unwrap_or(0)
+            self.rng
+                .lock()
+                .map(|mut r| r.random_range(0..=jitter))
+                .unwrap_or(0)
         };
         self.config.latency + Duration::from_micros(extra)
     }
@@ -148,7 +168,10 @@ impl FaultState {
 fn fault(op: Op, path: &Path) -> object_store::Error {
     object_store::Error::Generic {
         store: "FaultyStore",
-        source: Box::new(InjectedFault { op, path: path.to_string() }),
+        source: Box::new(InjectedFault {
+            op,
+            path: path.to_string(),
+        }),
     }
 }
 
@@ -162,7 +185,10 @@ impl FaultyStore {
             forced: Default::default(),
             injected: Default::default(),
         };
-        Self { inner, state: Arc::new(state) }
+        Self {
+            inner,
+            state: Arc::new(state),
+        }
     }
 
     /// Make the next `n` calls of `op` fail, whatever the random rates say.
@@ -190,7 +216,9 @@ impl FaultyStore {
 
 impl fmt::Debug for FaultyStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FaultyStore").field("config", &self.state.config).finish()
+        f.debug_struct("FaultyStore")
+            .field("config", &self.state.config)
+            .finish()
     }
 }
 
@@ -366,7 +394,10 @@ mod tests {
         s.fail_next(Op::PutLostAck, 1);
         let err = s.put(&p, "x".into()).await.unwrap_err();
         assert!(FaultyStore::is_injected(&err));
-        assert_eq!(s.get(&p).await.unwrap().bytes().await.unwrap(), Bytes::from("x"));
+        assert_eq!(
+            s.get(&p).await.unwrap().bytes().await.unwrap(),
+            Bytes::from("x")
+        );
     }
 
     #[tokio::test]

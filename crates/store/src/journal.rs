@@ -131,8 +131,11 @@ pub trait JournalExt: Journal {
         &self,
         value: &T,
     ) -> Result<EventId, JournalError> {
-        let raw = serde_json::value::to_raw_value(value)
-            .map_err(|source| JournalError::InvalidEvent { reason: source.to_string() })?;
+        let raw = serde_json::value::to_raw_value(value).map_err(|source| {
+            JournalError::InvalidEvent {
+                reason: source.to_string(),
+            }
+        })?;
         self.append(&raw).await
     }
 }

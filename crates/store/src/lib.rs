@@ -1,6 +1,6 @@
 //! Storage for Lakehouse: everything else stands on this crate.
 //!
-//! - [`Store`]: an [`ObjectStore`](object_store::ObjectStore) opened from a URL — a local folder
+//! - [`Store`]: an [`ObjectStore`] opened from a URL — a local folder
 //!   (the default, `./lakehouse-data`), `memory://`, or `s3://bucket/prefix` for S3 and
 //!   S3-compatible servers such as MinIO.
 //! - Wrappers that implement the same `ObjectStore` trait and so compose with every backend:

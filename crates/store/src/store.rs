@@ -54,7 +54,10 @@ pub struct Store {
 
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Store").field("url", &self.url).field("kind", &self.kind).finish()
+        f.debug_struct("Store")
+            .field("url", &self.url)
+            .field("kind", &self.kind)
+            .finish()
     }
 }
 
@@ -78,10 +81,13 @@ impl Store {
         K: AsRef<str>,
         V: Into<String>,
     {
-        let options: Vec<(String, String)> =
-            options.into_iter().map(|(k, v)| (k.as_ref().to_ascii_lowercase(), v.into())).collect();
+        let options: Vec<(String, String)> = options
+            .into_iter()
+            .map(|(k, v)| (k.as_ref().to_ascii_lowercase(), v.into()))
+            .collect();
         let url = url.trim();
-        if !options.is_empty() && !(url.starts_with("s3://") || url.starts_with("s3a://")) {
+        let is_s3 = url.starts_with("s3://") || url.starts_with("s3a://");
+        if !options.is_empty() && !is_s3 {
             return Err(StoreError::InvalidUrl {
                 url: url.to_string(),
                 reason: "backend options are only taken by s3:// stores".into(),
@@ -123,12 +129,17 @@ impl Store {
     }
 
     fn open_local(path: &str) -> Result<Store, StoreError> {
-        let folder_error = |source| StoreError::LocalFolder { path: path.to_string(), source };
+        let folder_error = |source| StoreError::LocalFolder {
+            path: path.to_string(),
+            source,
+        };
         std::fs::create_dir_all(path).map_err(folder_error)?;
         let absolute = std::fs::canonicalize(path).map_err(folder_error)?;
-        let fs = LocalFileSystem::new_with_prefix(&absolute).map_err(|source| {
-            StoreError::Config { url: absolute.display().to_string(), source }
-        })?;
+        let fs =
+            LocalFileSystem::new_with_prefix(&absolute).map_err(|source| StoreError::Config {
+                url: absolute.display().to_string(),
+                source,
+            })?;
         Ok(Store {
             inner: Arc::new(fs),
             url: format!("file://{}", absolute.display()),
@@ -144,12 +155,17 @@ impl Store {
                 reason: "no bucket name (expected s3://bucket/prefix)".into(),
             });
         }
-        let prefix = Path::parse(prefix.trim_end_matches('/')).map_err(|e| {
-            StoreError::InvalidUrl { url: url.to_string(), reason: format!("bad prefix: {e}") }
-        })?;
+        let prefix =
+            Path::parse(prefix.trim_end_matches('/')).map_err(|e| StoreError::InvalidUrl {
+                url: url.to_string(),
+                reason: format!("bad prefix: {e}"),
+            })?;
         let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
         let option = |names: &[&str]| {
-            options.iter().find(|(k, _)| names.contains(&k.as_str())).map(|(_, v)| v.clone())
+            options
+                .iter()
+                .find(|(k, _)| names.contains(&k.as_str()))
+                .map(|(_, v)| v.clone())
         };
         let endpoint = option(&["aws_endpoint", "aws_endpoint_url", "endpoint"])
             .or_else(|| std::env::var("AWS_ENDPOINT_URL_S3").ok())
@@ -171,7 +187,10 @@ impl Store {
         }
         builder = builder.with_client_options(client);
         for (key, value) in options {
-            let key = key.parse().map_err(|source| StoreError::Config { url: url.to_string(), source })?;
+            let key = key.parse().map_err(|source| StoreError::Config {
+                url: url.to_string(),
+                source,
+            })?;
             builder = builder.with_config(key, value.clone());
         }
         let retry = RetryConfig {
@@ -186,7 +205,10 @@ impl Store {
         let s3 = builder
             .with_retry(retry)
             .build()
-            .map_err(|source| StoreError::Config { url: url.to_string(), source })?;
+            .map_err(|source| StoreError::Config {
+                url: url.to_string(),
+                source,
+            })?;
         let inner: Arc<dyn ObjectStore> = if prefix.as_ref().is_empty() {
             Arc::new(s3)
         } else {
@@ -196,17 +218,32 @@ impl Store {
             Some(endpoint) => format!("{} (endpoint {endpoint})", url.trim_end_matches('/')),
             None => url.trim_end_matches('/').to_string(),
         };
-        Ok(Store { inner, url: shown, kind: StoreKind::S3 })
+        Ok(Store {
+            inner,
+            url: shown,
+            kind: StoreKind::S3,
+        })
     }
 
     /// Wrap an object store built by hand (a wrapper, say) under a label used in messages.
     pub fn from_object_store(inner: Arc<dyn ObjectStore>, label: impl Into<String>) -> Store {
-        Store { inner, url: label.into(), kind: StoreKind::Custom }
+        Store {
+            inner,
+            url: label.into(),
+            kind: StoreKind::Custom,
+        }
     }
 
     /// The same store seen through a wrapper (for example a [`crate::FaultyStore`]).
-    pub fn wrapped(&self, wrap: impl FnOnce(Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore>) -> Store {
-        Store { inner: wrap(Arc::clone(&self.inner)), url: self.url.clone(), kind: self.kind }
+    pub fn wrapped(
+        &self,
+        wrap: impl FnOnce(Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore>,
+    ) -> Store {
+        Store {
+            inner: wrap(Arc::clone(&self.inner)),
+            url: self.url.clone(),
+            kind: self.kind,
+        }
     }
 
     /// The object store itself.
@@ -228,7 +265,10 @@ impl Store {
     pub async fn check(&self) -> Result<(), StoreError> {
         match self.inner.list(None).next().await {
             None | Some(Ok(_)) => Ok(()),
-            Some(Err(source)) => Err(StoreError::Unreachable { url: self.url.clone(), source }),
+            Some(Err(source)) => Err(StoreError::Unreachable {
+                url: self.url.clone(),
+                source,
+            }),
         }
     }
 }
@@ -264,23 +304,39 @@ mod tests {
         assert!(matches!(err, StoreError::Config { .. }), "{err}");
         let store = Store::open_with_options(
             "s3://b/some/prefix",
-            [("aws_endpoint", "http://127.0.0.1:1"), ("aws_access_key_id", "k"), ("aws_secret_access_key", "s")],
+            [
+                ("aws_endpoint", "http://127.0.0.1:1"),
+                ("aws_access_key_id", "k"),
+                ("aws_secret_access_key", "s"),
+            ],
         )
         .unwrap();
         assert_eq!(store.kind(), StoreKind::S3);
-        assert!(store.url().contains("endpoint http://127.0.0.1:1"), "{}", store.url());
+        assert!(
+            store.url().contains("endpoint http://127.0.0.1:1"),
+            "{}",
+            store.url()
+        );
     }
 
     #[tokio::test]
     async fn unreachable_s3_is_a_clear_error() {
         let store = Store::open_with_options(
             "s3://bucket",
-            [("aws_endpoint", "http://127.0.0.1:1"), ("aws_access_key_id", "k"), ("aws_secret_access_key", "s")],
+            [
+                ("aws_endpoint", "http://127.0.0.1:1"),
+                ("aws_access_key_id", "k"),
+                ("aws_secret_access_key", "s"),
+            ],
         )
         .unwrap();
         let err = store.check().await.unwrap_err();
         assert!(matches!(err, StoreError::Unreachable { .. }), "{err}");
-        assert!(err.to_string().starts_with("cannot reach store 's3://bucket"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("cannot reach store 's3://bucket"),
+            "{err}"
+        );
     }
 
     #[test]

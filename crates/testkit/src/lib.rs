@@ -21,7 +21,8 @@ pub fn memory_store() -> Store {
 /// A fresh local store in a temporary folder, removed when the `TempDir` drops.
 pub fn local_store() -> (TempDir, Store) {
     let dir = tempfile::tempdir().expect("create a temporary folder");
-    let store = Store::open(dir.path().to_str().expect("utf-8 temp path")).expect("open local store");
+    let store =
+        Store::open(dir.path().to_str().expect("utf-8 temp path")).expect("open local store");
     (dir, store)
 }
 
@@ -29,7 +30,11 @@ pub fn local_store() -> (TempDir, Store) {
 pub fn unique_name(label: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    format!("{label}-{}-{n}-{:08x}", std::process::id(), rand::random::<u32>())
+    format!(
+        "{label}-{}-{n}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
 }
 
 /// The S3 test server's connection settings, or a panic that says how to start it.
@@ -86,7 +91,10 @@ pub async fn s3_store(label: &str) -> Store {
     let url = settings.fresh_url(label);
     let store = Store::open_with_options(&url, settings.options()).expect("open S3 test store");
     if let Err(e) = store.check().await {
-        panic!("the S3 test server at {} does not answer: {e}", settings.endpoint);
+        panic!(
+            "the S3 test server at {} does not answer: {e}",
+            settings.endpoint
+        );
     }
     store
 }

@@ -38,7 +38,7 @@ pub(crate) struct JournalBenchArgs {
 
 /// A realistic small event (~110 bytes of JSON), like an agent's tool-call record.
 fn event(i: u64) -> serde_json::Value {
-    json!({"kind": "tool_call", "step": i, "tool": "matrix_search", "ok": i % 7 != 0, "ms": i % 997})
+    json!({"kind": "tool_call", "step": i, "tool": "matrix_search", "ok": !i.is_multiple_of(7), "ms": i % 997})
 }
 
 struct Backend {
@@ -48,11 +48,21 @@ struct Backend {
 }
 
 fn backends() -> anyhow::Result<Vec<Backend>> {
-    let dir = tempfile::Builder::new().prefix("lakehouse-bench-").tempdir_in(std::env::temp_dir())?;
+    let dir = tempfile::Builder::new()
+        .prefix("lakehouse-bench-")
+        .tempdir_in(std::env::temp_dir())?;
     let local = Store::open(dir.path().to_str().unwrap_or("."))?;
     Ok(vec![
-        Backend { name: "local", store: Arc::clone(local.object_store()), _dir: Some(dir) },
-        Backend { name: "memory", store: Arc::clone(Store::open("memory://")?.object_store()), _dir: None },
+        Backend {
+            name: "local",
+            store: Arc::clone(local.object_store()),
+            _dir: Some(dir),
+        },
+        Backend {
+            name: "memory",
+            store: Arc::clone(Store::open("memory://")?.object_store()),
+            _dir: None,
+        },
     ])
 }
 
@@ -104,9 +114,17 @@ pub(crate) async fn run(_globals: &Globals, args: JournalBenchArgs) -> anyhow::R
             let started = Instant::now();
             let (events, _) = reader.read_since(Cursor::start()).collect_all().await?;
             let elapsed = started.elapsed();
-            anyhow::ensure!(events.len() as u64 == args.events, "read back {} of {} events", events.len(), args.events);
+            anyhow::ensure!(
+                events.len() as u64 == args.events,
+                "read back {} of {} events",
+                events.len(),
+                args.events
+            );
             let rate = per_second(events.len() as f64, elapsed);
-            eprintln!("read    {:6} batch {batch:>6}: {rate:>10.0} events/s", backend.name);
+            eprintln!(
+                "read    {:6} batch {batch:>6}: {rate:>10.0} events/s",
+                backend.name
+            );
             reads.push(json!({
                 "backend": backend.name, "batch_events": batch, "events": events.len(),
                 "seconds": elapsed.as_secs_f64(), "events_per_s": rate,
@@ -118,7 +136,9 @@ pub(crate) async fn run(_globals: &Globals, args: JournalBenchArgs) -> anyhow::R
             let elapsed = started.elapsed();
             eprintln!(
                 "compact {:6} batch {batch:>6}: {} objects → 1 in {:.3}s",
-                backend.name, stats.merged_objects, elapsed.as_secs_f64()
+                backend.name,
+                stats.merged_objects,
+                elapsed.as_secs_f64()
             );
             compactions.push(json!({
                 "backend": backend.name, "batch_events": batch, "merged_objects": stats.merged_objects,
@@ -130,7 +150,8 @@ pub(crate) async fn run(_globals: &Globals, args: JournalBenchArgs) -> anyhow::R
     let mut rewrite = Vec::new();
     for backend in backends()? {
         for &n in &args.rewrite_sizes {
-            let anti = read_modify_write(&backend.store, &format!("bench/rmw-{n}.jsonl"), n).await?;
+            let anti =
+                read_modify_write(&backend.store, &format!("bench/rmw-{n}.jsonl"), n).await?;
             let prefix = format!("bench/ours-{n}");
             let journal = StoreJournal::open(Arc::clone(&backend.store), &prefix, options(1_000))?;
             let started = Instant::now();
@@ -181,7 +202,11 @@ struct AntiPattern {
 
 /// The seed's old journal: every event reads the whole JSONL object, appends a line, and puts it
 /// back (O(N) per event, O(N²) in all).
-async fn read_modify_write(store: &Arc<dyn ObjectStore>, key: &str, n: u64) -> anyhow::Result<AntiPattern> {
+async fn read_modify_write(
+    store: &Arc<dyn ObjectStore>,
+    key: &str,
+    n: u64,
+) -> anyhow::Result<AntiPattern> {
     let path = Path::from(key);
     let mut bytes_written = 0u64;
     let started = Instant::now();
@@ -196,13 +221,18 @@ async fn read_modify_write(store: &Arc<dyn ObjectStore>, key: &str, n: u64) -> a
         bytes_written += body.len() as u64;
         store.put(&path, PutPayload::from(body)).await?;
     }
-    Ok(AntiPattern { seconds: started.elapsed().as_secs_f64(), bytes_written })
+    Ok(AntiPattern {
+        seconds: started.elapsed().as_secs_f64(),
+        bytes_written,
+    })
 }
 
 /// How the cost of each approach grows from the smallest to the largest size, next to what
 /// linear and quadratic growth would give.
 fn growth(rows: &[serde_json::Value], sizes: &[u64]) -> serde_json::Value {
-    let (Some(&small), Some(&large)) = (sizes.iter().min(), sizes.iter().max()) else { return json!(null) };
+    let (Some(&small), Some(&large)) = (sizes.iter().min(), sizes.iter().max()) else {
+        return json!(null);
+    };
     let pick = |backend: &str, n: u64, which: &str| {
         rows.iter()
             .find(|r| r["backend"] == backend && r["events"] == n)

@@ -19,33 +19,69 @@ fn append_stdin(store: &str, prefix: &str, input: &str) -> std::process::Output 
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
 fn read_json(store: &str, prefix: &str) -> Vec<serde_json::Value> {
     let output = run(lakehouse(store, &[]).args(["--json", "journal", "read", prefix]));
     assert!(output.status.success(), "{}", stderr(&output));
-    stdout(&output).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 #[test]
 fn append_read_compact_stats_round_trip() {
     let (_dir, store) = local();
-    let output = run(lakehouse(&store, &[]).args(["journal", "append", "j", r#"{"a":1}"#, "[2]", r#""three""#]));
+    let output = run(lakehouse(&store, &[]).args([
+        "journal",
+        "append",
+        "j",
+        r#"{"a":1}"#,
+        "[2]",
+        r#""three""#,
+    ]));
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stdout(&output).starts_with("appended 3 events to j"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).starts_with("appended 3 events to j"),
+        "{}",
+        stdout(&output)
+    );
     let output = append_stdin(&store, "j", "{\"b\": 4}\n\n{\"c\": 5}\n");
     assert!(output.status.success(), "{}", stderr(&output));
 
     let events = read_json(&store, "j");
     let data: Vec<_> = events.iter().map(|e| e["data"].clone()).collect();
-    assert_eq!(data, vec![serde_json::json!({"a":1}), serde_json::json!([2]), serde_json::json!("three"), serde_json::json!({"b":4}), serde_json::json!({"c":5})]);
+    assert_eq!(
+        data,
+        vec![
+            serde_json::json!({"a":1}),
+            serde_json::json!([2]),
+            serde_json::json!("three"),
+            serde_json::json!({"b":4}),
+            serde_json::json!({"c":5})
+        ]
+    );
 
     let output = run(lakehouse(&store, &[]).args(["journal", "compact", "j", "--settle", "0s"]));
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stdout(&output).starts_with("merged 2 objects (5 events"), "{}", stdout(&output));
-    assert_eq!(read_json(&store, "j").len(), 5, "compaction keeps every event once");
+    assert!(
+        stdout(&output).starts_with("merged 2 objects (5 events"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(
+        read_json(&store, "j").len(),
+        5,
+        "compaction keeps every event once"
+    );
 
     let output = run(lakehouse(&store, &[]).args(["--json", "journal", "stats", "j"]));
     let stats: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
@@ -59,10 +95,18 @@ fn read_continues_from_a_cursor() {
     let (_dir, store) = local();
     run(lakehouse(&store, &[]).args(["journal", "append", "j", "1", "2"]));
     let output = run(lakehouse(&store, &[]).args(["journal", "read", "j"]));
-    let cursor = stderr(&output).lines().find_map(|l| l.strip_prefix("cursor: ")).unwrap().to_string();
+    let cursor = stderr(&output)
+        .lines()
+        .find_map(|l| l.strip_prefix("cursor: "))
+        .unwrap()
+        .to_string();
     run(lakehouse(&store, &[]).args(["journal", "append", "j", "3"]));
-    let output = run(lakehouse(&store, &[]).args(["--json", "journal", "read", "j", "--since", &cursor]));
-    let lines: Vec<serde_json::Value> = stdout(&output).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let output =
+        run(lakehouse(&store, &[]).args(["--json", "journal", "read", "j", "--since", &cursor]));
+    let lines: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["data"], 3);
 }
@@ -74,7 +118,10 @@ fn bad_json_on_stdin_names_the_line_and_keeps_what_came_before() {
     assert!(!output.status.success());
     let err = stderr(&output);
     assert!(err.contains("stdin line 3 is not valid JSON"), "{err}");
-    assert!(err.contains("the 2 events before it were appended and flushed"), "{err}");
+    assert!(
+        err.contains("the 2 events before it were appended and flushed"),
+        "{err}"
+    );
     assert_eq!(read_json(&store, "j").len(), 2);
 }
 
@@ -83,7 +130,11 @@ fn bad_json_argument_appends_nothing() {
     let (_dir, store) = local();
     let output = run(lakehouse(&store, &[]).args(["journal", "append", "j", "1", "{nope"]));
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("event argument 2 is not valid JSON"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("event argument 2 is not valid JSON"),
+        "{}",
+        stderr(&output)
+    );
     assert!(read_json(&store, "j").is_empty());
 }
 
@@ -93,7 +144,10 @@ fn unknown_scheme_is_one_clear_line() {
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("error: unsupported store URL scheme 'gs'"), "{err}");
+    assert!(
+        err.starts_with("error: unsupported store URL scheme 'gs'"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -106,16 +160,27 @@ fn unreachable_s3_is_a_clear_error() {
     let output = run(lakehouse("s3://nowhere/x", &env).args(["journal", "stats", "j"]));
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
-    assert!(err.starts_with("error: cannot reach store 's3://nowhere/x"), "{err}");
+    assert!(
+        err.starts_with("error: cannot reach store 's3://nowhere/x"),
+        "{err}"
+    );
 }
 
 #[test]
 fn bad_prefix_and_cursor_are_rejected() {
     let (_dir, store) = local();
     let output = run(lakehouse(&store, &[]).args(["journal", "read", "../escape"]));
-    assert!(stderr(&output).contains("invalid journal prefix '../escape'"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("invalid journal prefix '../escape'"),
+        "{}",
+        stderr(&output)
+    );
     let output = run(lakehouse(&store, &[]).args(["journal", "read", "j", "--since", "v9:zz"]));
-    assert!(stderr(&output).contains("invalid cursor 'v9:zz'"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("invalid cursor 'v9:zz'"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -141,7 +206,12 @@ fn malformed_object_is_named_and_nothing_is_rewritten() {
     let output = run(lakehouse(&store, &[]).args(["journal", "compact", "j", "--settle", "0s"]));
     assert_eq!(output.status.code(), Some(1));
     for (path, bytes) in before {
-        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{} changed", path.display());
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            bytes,
+            "{} changed",
+            path.display()
+        );
     }
 }
 

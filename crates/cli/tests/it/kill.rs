@@ -8,7 +8,14 @@ use crate::{lakehouse, run, stderr, stdout};
 
 fn kill_mid_run_then_reopen(store: &str, env: &[(&str, String)]) {
     let mut child = lakehouse(store, env)
-        .args(["--json", "journal", "append", "crash", "--flush-every", "25"])
+        .args([
+            "--json",
+            "journal",
+            "append",
+            "crash",
+            "--flush-every",
+            "25",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -25,7 +32,10 @@ fn kill_mid_run_then_reopen(store: &str, env: &[(&str, String)]) {
     let mut acked = 0u64;
     let mut acks = BufReader::new(child.stdout.take().unwrap()).lines();
     while acked < 400 {
-        let line = acks.next().expect("the writer acknowledges flushes").unwrap();
+        let line = acks
+            .next()
+            .expect("the writer acknowledges flushes")
+            .unwrap();
         let ack: serde_json::Value = serde_json::from_str(&line).unwrap();
         acked = ack["acked"].as_u64().unwrap();
     }
@@ -37,10 +47,21 @@ fn kill_mid_run_then_reopen(store: &str, env: &[(&str, String)]) {
     assert!(output.status.success(), "{}", stderr(&output));
     let ns: Vec<u64> = stdout(&output)
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["data"]["n"].as_u64().unwrap())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["data"]["n"]
+                .as_u64()
+                .unwrap()
+        })
         .collect();
-    assert!(ns.len() as u64 >= acked, "{} events readable, {acked} were acknowledged", ns.len());
-    assert!(ns.iter().copied().eq(0..ns.len() as u64), "events are a gap-free run without duplicates");
+    assert!(
+        ns.len() as u64 >= acked,
+        "{} events readable, {acked} were acknowledged",
+        ns.len()
+    );
+    assert!(
+        ns.iter().copied().eq(0..ns.len() as u64),
+        "events are a gap-free run without duplicates"
+    );
 
     let output = run(lakehouse(store, env).args(["--json", "journal", "stats", "crash"]));
     let stats: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
@@ -48,7 +69,8 @@ fn kill_mid_run_then_reopen(store: &str, env: &[(&str, String)]) {
     assert_eq!(stats["gaps"], serde_json::json!([]));
 
     // A new writer carries on after the crash.
-    let output = run(lakehouse(store, env).args(["journal", "append", "crash", r#"{"n":"after"}"#]));
+    let output =
+        run(lakehouse(store, env).args(["journal", "append", "crash", r#"{"n":"after"}"#]));
     assert!(output.status.success(), "{}", stderr(&output));
     let output = run(lakehouse(store, env).args(["--json", "journal", "stats", "crash"]));
     let stats: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();

@@ -1,6 +1,9 @@
 //! The `lakehouse` binary, run as a user runs it: real processes, real stores (a local folder and
 //! the S3 test server), including a writer killed with SIGKILL mid-run.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod journal;
 mod kill;
 
@@ -9,7 +12,11 @@ use std::process::{Command, Output};
 /// A `lakehouse` command on `store`, with `env` added.
 pub(crate) fn lakehouse(store: &str, env: &[(&str, String)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_lakehouse"));
-    command.arg("--store").arg(store).env_remove("LAKEHOUSE_STORE").env_remove("RUST_LOG");
+    command
+        .arg("--store")
+        .arg(store)
+        .env_remove("LAKEHOUSE_STORE")
+        .env_remove("RUST_LOG");
     for (key, value) in env {
         command.env(key, value);
     }

@@ -10,11 +10,11 @@ use std::pin::pin;
 use futures::StreamExt;
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
+use super::JournalError;
 use super::cursor::Filter;
 use super::event::{WriterId, encode_line};
 use super::key::{ObjectName, Stem};
 use super::read::{Listed, ReadCtx};
-use super::JournalError;
 use crate::Timestamp;
 
 /// What a compaction did.
@@ -39,12 +39,24 @@ pub struct CompactStats {
     pub bytes_after: u64,
 }
 
-pub(crate) async fn compact(ctx: &ReadCtx, compactor: WriterId) -> Result<CompactStats, JournalError> {
+pub(crate) async fn compact(
+    ctx: &ReadCtx,
+    compactor: WriterId,
+) -> Result<CompactStats, JournalError> {
     let listing = ctx.list().await?;
-    let cutoff = ctx.options.clock.now().plus_micros(-ctx.options.settle_micros());
-    let (inputs, young): (Vec<Listed>, Vec<Listed>) =
-        listing.objects.into_iter().partition(|o| o.name.last_ts() <= cutoff);
-    let mut stats = CompactStats { unsettled: young.len(), ..Default::default() };
+    let cutoff = ctx
+        .options
+        .clock
+        .now()
+        .plus_micros(-ctx.options.settle_micros());
+    let (inputs, young): (Vec<Listed>, Vec<Listed>) = listing
+        .objects
+        .into_iter()
+        .partition(|o| o.name.last_ts() <= cutoff);
+    let mut stats = CompactStats {
+        unsettled: young.len(),
+        ..Default::default()
+    };
     if inputs.len() < 2 {
         return Ok(stats);
     }
@@ -70,17 +82,31 @@ pub(crate) async fn compact(ctx: &ReadCtx, compactor: WriterId) -> Result<Compac
                 .peekable();
             // The filter drops a prefix of a batch (what an earlier object already held), so what
             // is kept is one run starting at `first_seq`.
-            let Some(first_seq) = kept.peek().map(|e| e.id.seq) else { continue };
+            let Some(first_seq) = kept.peek().map(|e| e.id.seq) else {
+                continue;
+            };
             let mut count = 0;
             for event in kept {
                 encode_line(&mut body, event.id, event.ts, &event.data);
                 count += 1;
             }
-            sources.push((Stem { first_seq, ..source.stem }, count));
+            sources.push((
+                Stem {
+                    first_seq,
+                    ..source.stem
+                },
+                count,
+            ));
         }
     }
-    let Some((first, _)) = sources.first().copied() else { return Ok(stats) };
-    let last_ts = sources.iter().map(|(s, _)| s.ts).max().unwrap_or(Timestamp(0));
+    let Some((first, _)) = sources.first().copied() else {
+        return Ok(stats);
+    };
+    let last_ts = sources
+        .iter()
+        .map(|(s, _)| s.ts)
+        .max()
+        .unwrap_or(Timestamp(0));
     let header = serde_json::json!({
         "compacted": {
             "v": 1,
@@ -93,19 +119,35 @@ pub(crate) async fn compact(ctx: &ReadCtx, compactor: WriterId) -> Result<Compac
     stats.events = sources.iter().map(|(_, n)| n).sum();
     stats.bytes_after = object.len() as u64;
 
-    let output = ctx.prefix.clone().join(ObjectName::compacted_name(first, last_ts, compactor));
+    let output = ctx
+        .prefix
+        .clone()
+        .join(ObjectName::compacted_name(first, last_ts, compactor));
     let object = bytes::Bytes::from(object);
-    let put = PutOptions { mode: PutMode::Create, ..Default::default() };
-    match ctx.store.put_opts(&output, PutPayload::from(object.clone()), put).await {
+    let put = PutOptions {
+        mode: PutMode::Create,
+        ..Default::default()
+    };
+    match ctx
+        .store
+        .put_opts(&output, PutPayload::from(object.clone()), put)
+        .await
+    {
         Ok(_) => {}
         Err(object_store::Error::AlreadyExists { .. }) => {
             // The same compaction ran before (same compactor, same range): fine if identical.
             if ctx.fetch(&output).await?.as_ref() != Some(&object) {
-                return Err(JournalError::KeyCollision { key: output.to_string() });
+                return Err(JournalError::KeyCollision {
+                    key: output.to_string(),
+                });
             }
         }
         Err(source) => {
-            return Err(JournalError::Store { op: "put", key: output.to_string(), source });
+            return Err(JournalError::Store {
+                op: "put",
+                key: output.to_string(),
+                source,
+            });
         }
     }
     stats.output = Some(output.to_string());

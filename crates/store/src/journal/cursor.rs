@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
 
-use super::event::{Event, WriterId};
 use super::JournalError;
+use super::event::{Event, WriterId};
 use crate::Timestamp;
 
 /// A position in a journal: what a reader has already taken.
@@ -33,8 +33,11 @@ impl Cursor {
 
     /// Record that `event` was taken. Events without a batch time (not yet flushed) are ignored.
     pub fn advance(&mut self, event: &Event) {
-        let Some(batch_ts) = event.batch_ts else { return };
-        self.writers.insert(event.id.writer, (event.id.seq, batch_ts));
+        let Some(batch_ts) = event.batch_ts else {
+            return;
+        };
+        self.writers
+            .insert(event.id.writer, (event.id.seq, batch_ts));
         self.newest = Some(self.newest.map_or(batch_ts, |n| n.max(batch_ts)));
     }
 
@@ -106,7 +109,10 @@ impl FromStr for Cursor {
             cursor: s.to_string(),
             reason: reason.to_string(),
         };
-        let rest = s.trim().strip_prefix("v1:").ok_or_else(|| bad("does not start with 'v1:'"))?;
+        let rest = s
+            .trim()
+            .strip_prefix("v1:")
+            .ok_or_else(|| bad("does not start with 'v1:'"))?;
         let (newest, writers) = rest.split_once(':').ok_or_else(|| bad("missing ':'"))?;
         let newest: i64 = newest.parse().map_err(|_| bad("bad newest time"))?;
         let mut cursor = Cursor {
@@ -114,8 +120,12 @@ impl FromStr for Cursor {
             writers: BTreeMap::new(),
         };
         for entry in writers.split(',').filter(|e| !e.is_empty()) {
-            let (writer, rest) = entry.split_once('=').ok_or_else(|| bad("entry without '='"))?;
-            let (seq, ts) = rest.split_once('@').ok_or_else(|| bad("entry without '@'"))?;
+            let (writer, rest) = entry
+                .split_once('=')
+                .ok_or_else(|| bad("entry without '='"))?;
+            let (seq, ts) = rest
+                .split_once('@')
+                .ok_or_else(|| bad("entry without '@'"))?;
             let writer: WriterId = writer.parse().map_err(|e: String| bad(&e))?;
             let seq = seq.parse().map_err(|_| bad("bad sequence number"))?;
             let ts = Timestamp(ts.parse().map_err(|_| bad("bad batch time"))?);
@@ -133,7 +143,10 @@ mod tests {
 
     fn event(writer: u64, seq: u64, batch_ts: i64) -> Event {
         Event {
-            id: EventId { writer: WriterId(writer), seq },
+            id: EventId {
+                writer: WriterId(writer),
+                seq,
+            },
             ts: Timestamp(batch_ts),
             batch_ts: Some(Timestamp(batch_ts)),
             data: RawValue::from_string("1".into()).unwrap(),
@@ -153,9 +166,18 @@ mod tests {
 
     #[test]
     fn bad_cursors_say_why() {
-        for bad in ["", "v2:1:", "v1:x:", "v1:1:zz=1@1", "v1:1:0000000000000001=1"] {
+        for bad in [
+            "",
+            "v2:1:",
+            "v1:x:",
+            "v1:1:zz=1@1",
+            "v1:1:0000000000000001=1",
+        ] {
             let err = bad.parse::<Cursor>().unwrap_err();
-            assert!(matches!(err, JournalError::InvalidCursor { .. }), "{bad}: {err}");
+            assert!(
+                matches!(err, JournalError::InvalidCursor { .. }),
+                "{bad}: {err}"
+            );
         }
     }
 
@@ -166,9 +188,18 @@ mod tests {
         let mut f = c.filter(100);
         assert!(!f.admit(WriterId(1), 4, Timestamp(1_000)), "already taken");
         assert!(f.admit(WriterId(1), 5, Timestamp(1_050)));
-        assert!(!f.admit(WriterId(1), 5, Timestamp(1_060)), "a second copy of the same event");
-        assert!(!f.admit(WriterId(2), 0, Timestamp(800)), "an unknown writer's batch below the floor");
-        assert!(f.admit(WriterId(2), 0, Timestamp(950)), "an unknown writer's batch above the floor");
+        assert!(
+            !f.admit(WriterId(1), 5, Timestamp(1_060)),
+            "a second copy of the same event"
+        );
+        assert!(
+            !f.admit(WriterId(2), 0, Timestamp(800)),
+            "an unknown writer's batch below the floor"
+        );
+        assert!(
+            f.admit(WriterId(2), 0, Timestamp(950)),
+            "an unknown writer's batch above the floor"
+        );
         assert!(!f.may_hold_new(Timestamp(900)));
         assert!(f.may_hold_new(Timestamp(901)));
     }

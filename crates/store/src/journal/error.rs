@@ -61,7 +61,9 @@ pub enum JournalError {
     },
     /// An object this compaction was merging was deleted by another compaction; nothing was
     /// deleted or written by this one. Running it again is safe.
-    #[error("compaction of '{prefix}' raced another compaction ('{key}' vanished); nothing changed")]
+    #[error(
+        "compaction of '{prefix}' raced another compaction ('{key}' vanished); nothing changed"
+    )]
     CompactionRaced {
         /// The journal's prefix.
         prefix: String,
@@ -69,7 +71,9 @@ pub enum JournalError {
         key: String,
     },
     /// Objects kept vanishing under a read (compactions running back to back).
-    #[error("read of '{prefix}' gave up after {attempts} attempts: objects kept being compacted away")]
+    #[error(
+        "read of '{prefix}' gave up after {attempts} attempts: objects kept being compacted away"
+    )]
     ReadRaced {
         /// The journal's prefix.
         prefix: String,
@@ -84,6 +88,9 @@ pub enum JournalError {
 impl JournalError {
     /// Whether trying the same operation again may succeed (a store or race error).
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Store { .. } | Self::CompactionRaced { .. } | Self::ReadRaced { .. })
+        matches!(
+            self,
+            Self::Store { .. } | Self::CompactionRaced { .. } | Self::ReadRaced { .. }
+        )
     }
 }

@@ -58,10 +58,16 @@ impl fmt::Display for EventId {
 impl FromStr for EventId {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (writer, seq) =
-            s.split_once('-').ok_or_else(|| format!("event id '{s}' is not <writer>-<seq>"))?;
-        let seq = seq.parse().map_err(|_| format!("event id '{s}' has a bad sequence number"))?;
-        Ok(EventId { writer: writer.parse()?, seq })
+        let (writer, seq) = s
+            .split_once('-')
+            .ok_or_else(|| format!("event id '{s}' is not <writer>-<seq>"))?;
+        let seq = seq
+            .parse()
+            .map_err(|_| format!("event id '{s}' has a bad sequence number"))?;
+        Ok(EventId {
+            writer: writer.parse()?,
+            seq,
+        })
     }
 }
 
@@ -94,10 +100,14 @@ pub(crate) fn encode_line(out: &mut Vec<u8>, id: EventId, ts: Timestamp, data: &
 }
 
 /// A payload ready to be stored on one line: compact JSON, no raw newlines.
-pub(crate) fn one_line(data: &RawValue) -> Result<std::borrow::Cow<'_, RawValue>, serde_json::Error> {
+pub(crate) fn one_line(
+    data: &RawValue,
+) -> Result<std::borrow::Cow<'_, RawValue>, serde_json::Error> {
     if data.get().contains(['\n', '\r']) {
         let value: serde_json::Value = serde_json::from_str(data.get())?;
-        Ok(std::borrow::Cow::Owned(serde_json::value::to_raw_value(&value)?))
+        Ok(std::borrow::Cow::Owned(serde_json::value::to_raw_value(
+            &value,
+        )?))
     } else {
         Ok(std::borrow::Cow::Borrowed(data))
     }
@@ -130,7 +140,10 @@ mod tests {
 
     #[test]
     fn ids_round_trip() {
-        let id = EventId { writer: WriterId(0xabc), seq: 42 };
+        let id = EventId {
+            writer: WriterId(0xabc),
+            seq: 42,
+        };
         assert_eq!(id.to_string(), "0000000000000abc-42");
         assert_eq!(id.to_string().parse::<EventId>().unwrap(), id);
         assert!("xyz-1".parse::<EventId>().is_err());
@@ -141,7 +154,10 @@ mod tests {
     #[test]
     fn lines_round_trip() {
         let data = RawValue::from_string(r#"{"a":[1,"two\n"]}"#.into()).unwrap();
-        let id = EventId { writer: WriterId(7), seq: 3 };
+        let id = EventId {
+            writer: WriterId(7),
+            seq: 3,
+        };
         let mut out = Vec::new();
         encode_line(&mut out, id, Timestamp(99), &data);
         assert_eq!(out.last(), Some(&b'\n'));
@@ -160,7 +176,11 @@ mod tests {
 
     #[test]
     fn bad_lines_say_why() {
-        assert!(decode_line(b"{not json", Timestamp(0)).unwrap_err().contains("not an event line"));
+        assert!(
+            decode_line(b"{not json", Timestamp(0))
+                .unwrap_err()
+                .contains("not an event line")
+        );
         let err = decode_line(br#"{"id":"nope","ts":1,"data":1}"#, Timestamp(0)).unwrap_err();
         assert!(err.contains("nope"), "{err}");
     }

@@ -19,7 +19,13 @@ pub(crate) struct Stem {
 
 impl fmt::Display for Stem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:020}-{}-{:012}", self.ts.0.max(0), self.writer, self.first_seq)
+        write!(
+            f,
+            "{:020}-{}-{:012}",
+            self.ts.0.max(0),
+            self.writer,
+            self.first_seq
+        )
     }
 }
 
@@ -51,7 +57,11 @@ pub(crate) enum ObjectName {
     /// One flushed batch.
     Batch(Stem),
     /// A compaction holding batches from `first` to a batch flushed at `last_ts`.
-    Compacted { first: Stem, last_ts: Timestamp, compactor: WriterId },
+    Compacted {
+        first: Stem,
+        last_ts: Timestamp,
+        compactor: WriterId,
+    },
 }
 
 impl ObjectName {
@@ -91,17 +101,28 @@ mod tests {
     use super::*;
 
     fn stem(ts: i64, w: u64, seq: u64) -> Stem {
-        Stem { ts: Timestamp(ts), writer: WriterId(w), first_seq: seq }
+        Stem {
+            ts: Timestamp(ts),
+            writer: WriterId(w),
+            first_seq: seq,
+        }
     }
 
     #[test]
     fn names_round_trip() {
         let s = stem(1_700_000_000_000_000, 0xfeed, 12);
-        assert_eq!(ObjectName::parse(&s.batch_name()), Some(ObjectName::Batch(s)));
+        assert_eq!(
+            ObjectName::parse(&s.batch_name()),
+            Some(ObjectName::Batch(s))
+        );
         let c = ObjectName::compacted_name(s, Timestamp(5), WriterId(9));
         assert_eq!(
             ObjectName::parse(&c),
-            Some(ObjectName::Compacted { first: s, last_ts: Timestamp(5), compactor: WriterId(9) })
+            Some(ObjectName::Compacted {
+                first: s,
+                last_ts: Timestamp(5),
+                compactor: WriterId(9)
+            })
         );
     }
 
@@ -117,14 +138,20 @@ mod tests {
 
     #[test]
     fn byte_order_is_time_order() {
-        let mut names = vec![stem(10_000, 1, 0).batch_name(), stem(9, 2, 0).batch_name()];
+        let mut names = [stem(10_000, 1, 0).batch_name(), stem(9, 2, 0).batch_name()];
         names.sort();
         assert_eq!(names[0], stem(9, 2, 0).batch_name());
     }
 
     #[test]
     fn foreign_names_are_not_ours() {
-        for name in ["notes.txt", "batch_0001.jsonl", "x.jsonl", "1-2-3.jsonl", ".jsonl"] {
+        for name in [
+            "notes.txt",
+            "batch_0001.jsonl",
+            "x.jsonl",
+            "1-2-3.jsonl",
+            ".jsonl",
+        ] {
             assert_eq!(ObjectName::parse(name), None, "{name}");
         }
     }

@@ -68,7 +68,11 @@ impl ReadCtx {
                     tokio::time::sleep(self.options.backoff(attempt)).await;
                 }
                 Err(source) => {
-                    return Err(JournalError::Store { op: "list", key: self.prefix_str(), source });
+                    return Err(JournalError::Store {
+                        op: "list",
+                        key: self.prefix_str(),
+                        source,
+                    });
                 }
             }
         }
@@ -78,7 +82,9 @@ impl ReadCtx {
         let metas: Vec<_> = self.store.list(Some(&self.prefix)).try_collect().await?;
         let mut listing = Listing::default();
         for meta in metas {
-            let Some(mut rest) = meta.location.prefix_match(&self.prefix) else { continue };
+            let Some(mut rest) = meta.location.prefix_match(&self.prefix) else {
+                continue;
+            };
             let name = match (rest.next(), rest.next()) {
                 (Some(part), None) => ObjectName::parse(part.as_ref()),
                 _ => None,
@@ -86,12 +92,18 @@ impl ReadCtx {
             drop(rest);
             match name {
                 Some(name) => {
-                    listing.objects.push(Listed { location: meta.location, name, size: meta.size });
+                    listing.objects.push(Listed {
+                        location: meta.location,
+                        name,
+                        size: meta.size,
+                    });
                 }
                 None => listing.foreign += 1,
             }
         }
-        listing.objects.sort_by(|a, b| a.location.as_ref().cmp(b.location.as_ref()));
+        listing
+            .objects
+            .sort_by(|a, b| a.location.as_ref().cmp(b.location.as_ref()));
         Ok(listing)
     }
 
@@ -112,7 +124,11 @@ impl ReadCtx {
                     tokio::time::sleep(self.options.backoff(attempt)).await;
                 }
                 Err(source) => {
-                    return Err(JournalError::Store { op: "get", key: location.to_string(), source });
+                    return Err(JournalError::Store {
+                        op: "get",
+                        key: location.to_string(),
+                        source,
+                    });
                 }
             }
         }
@@ -122,7 +138,8 @@ impl ReadCtx {
     pub(crate) fn fetch_decoded(
         &self,
         plan: Vec<Listed>,
-    ) -> impl Stream<Item = (Listed, Result<Option<Vec<Source>>, JournalError>)> + Send + use<> {
+    ) -> impl Stream<Item = (Listed, Result<Option<Vec<Source>>, JournalError>)> + Send + use<>
+    {
         let ctx = self.clone();
         let prefetch = self.options.read_prefetch.max(1);
         futures::stream::iter(plan)
@@ -188,11 +205,16 @@ pub(crate) fn decode_object(
     let plan: Vec<(Stem, usize)> = match name {
         ObjectName::Batch(stem) => vec![(stem, usize::MAX)],
         ObjectName::Compacted { .. } => {
-            let (n, line) = lines.next().ok_or_else(|| malformed(0, "empty compaction".into()))?;
+            let (n, line) = lines
+                .next()
+                .ok_or_else(|| malformed(0, "empty compaction".into()))?;
             let header: Header = serde_json::from_slice(line)
                 .map_err(|e| malformed(n, format!("bad compaction header: {e}")))?;
             if header.compacted.v != 1 {
-                return Err(malformed(n, format!("unknown format v{}", header.compacted.v)));
+                return Err(malformed(
+                    n,
+                    format!("unknown format v{}", header.compacted.v),
+                ));
             }
             header
                 .compacted
@@ -216,7 +238,10 @@ pub(crate) fn decode_object(
             if event.id.writer != stem.writer || event.id.seq != expected {
                 return Err(malformed(
                     n,
-                    format!("event {} where {}-{expected} was expected", event.id, stem.writer),
+                    format!(
+                        "event {} where {}-{expected} was expected",
+                        event.id, stem.writer
+                    ),
                 ));
             }
             events.push(event);
@@ -224,7 +249,10 @@ pub(crate) fn decode_object(
         if count != usize::MAX && events.len() != count {
             return Err(malformed(
                 0,
-                format!("source {stem} should hold {count} events, found {}", events.len()),
+                format!(
+                    "source {stem} should hold {count} events, found {}",
+                    events.len()
+                ),
             ));
         }
         if events.is_empty() {
@@ -233,7 +261,10 @@ pub(crate) fn decode_object(
         sources.push(Source { stem, events });
     }
     if let Some((n, _)) = lines.next() {
-        return Err(malformed(n, "more events than the compaction header lists".into()));
+        return Err(malformed(
+            n,
+            "more events than the compaction header lists".into(),
+        ));
     }
     Ok(sources)
 }
@@ -266,7 +297,10 @@ async fn read_task(
                 Ok(None) => {
                     relists += 1;
                     if relists > MAX_RELISTS {
-                        let err = JournalError::ReadRaced { prefix: ctx.prefix_str(), attempts: relists };
+                        let err = JournalError::ReadRaced {
+                            prefix: ctx.prefix_str(),
+                            attempts: relists,
+                        };
                         let _ = tx.send(Err(err)).await;
                         return;
                     }
@@ -362,7 +396,9 @@ impl Stream for EventStream {
                 this.rx = None;
                 return Poll::Ready(Some(Err(error)));
             }
-            let Some(rx) = this.rx.as_mut() else { return Poll::Ready(None) };
+            let Some(rx) = this.rx.as_mut() else {
+                return Poll::Ready(None);
+            };
             match rx.poll_recv(cx) {
                 Poll::Ready(Some(Ok(chunk))) => this.pending = chunk.into_iter(),
                 Poll::Ready(Some(Err(error))) => this.error = Some(error),
@@ -386,7 +422,9 @@ impl Drop for EventStream {
 
 impl std::fmt::Debug for EventStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventStream").field("cursor", &self.cursor).finish_non_exhaustive()
+        f.debug_struct("EventStream")
+            .field("cursor", &self.cursor)
+            .finish_non_exhaustive()
     }
 }
 
@@ -398,14 +436,26 @@ mod tests {
     use serde_json::value::RawValue;
 
     fn stem(ts: i64, seq: u64) -> Stem {
-        Stem { ts: Timestamp(ts), writer: WriterId(1), first_seq: seq }
+        Stem {
+            ts: Timestamp(ts),
+            writer: WriterId(1),
+            first_seq: seq,
+        }
     }
 
     fn lines(seqs: std::ops::Range<u64>) -> Vec<u8> {
         let data = RawValue::from_string("{}".into()).unwrap();
         let mut out = Vec::new();
         for seq in seqs {
-            encode_line(&mut out, crate::journal::EventId { writer: WriterId(1), seq }, Timestamp(0), &data);
+            encode_line(
+                &mut out,
+                crate::journal::EventId {
+                    writer: WriterId(1),
+                    seq,
+                },
+                Timestamp(0),
+                &data,
+            );
         }
         out
     }
@@ -421,8 +471,16 @@ mod tests {
 
     #[test]
     fn compaction_header_counts_are_checked() {
-        let name = ObjectName::Compacted { first: stem(10, 0), last_ts: Timestamp(20), compactor: WriterId(2) };
-        let header = format!(r#"{{"compacted":{{"v":1,"sources":[["{}",2],["{}",1]]}}}}"#, stem(10, 0), stem(20, 2));
+        let name = ObjectName::Compacted {
+            first: stem(10, 0),
+            last_ts: Timestamp(20),
+            compactor: WriterId(2),
+        };
+        let header = format!(
+            r#"{{"compacted":{{"v":1,"sources":[["{}",2],["{}",1]]}}}}"#,
+            stem(10, 0),
+            stem(20, 2)
+        );
         let mut body = format!("{header}\n").into_bytes();
         body.extend(lines(0..3));
         let sources = decode_object("k", name, &body).unwrap();
@@ -435,8 +493,12 @@ mod tests {
 
     #[test]
     fn garbage_is_malformed_with_a_line_number() {
-        let err = decode_object("p/x.jsonl", ObjectName::Batch(stem(1, 0)), b"{\"id\":\n").unwrap_err();
-        assert!(matches!(err, JournalError::Malformed { line: 1, .. }), "{err}");
+        let err =
+            decode_object("p/x.jsonl", ObjectName::Batch(stem(1, 0)), b"{\"id\":\n").unwrap_err();
+        assert!(
+            matches!(err, JournalError::Malformed { line: 1, .. }),
+            "{err}"
+        );
         let err = decode_object("p/x.jsonl", ObjectName::Batch(stem(1, 0)), b"").unwrap_err();
         assert!(err.to_string().contains("holds no events"), "{err}");
     }

@@ -5,11 +5,11 @@ use std::pin::pin;
 
 use futures::StreamExt;
 
+use super::JournalError;
 use super::cursor::Filter;
 use super::event::WriterId;
 use super::key::ObjectName;
 use super::read::ReadCtx;
-use super::JournalError;
 use crate::Timestamp;
 
 /// What a journal holds.
@@ -57,7 +57,12 @@ pub(crate) async fn stats(ctx: &ReadCtx) -> Result<JournalStats, JournalError> {
         match stats_once(ctx).await? {
             Some(stats) => return Ok(stats),
             None if attempts < MAX_ATTEMPTS => continue,
-            None => return Err(JournalError::ReadRaced { prefix: ctx.prefix_str(), attempts }),
+            None => {
+                return Err(JournalError::ReadRaced {
+                    prefix: ctx.prefix_str(),
+                    attempts,
+                });
+            }
         }
     }
 }
@@ -65,7 +70,10 @@ pub(crate) async fn stats(ctx: &ReadCtx) -> Result<JournalStats, JournalError> {
 /// `None` if an object vanished mid-way (compaction); the caller starts over.
 async fn stats_once(ctx: &ReadCtx) -> Result<Option<JournalStats>, JournalError> {
     let listing = ctx.list().await?;
-    let mut stats = JournalStats { foreign_objects: listing.foreign, ..Default::default() };
+    let mut stats = JournalStats {
+        foreign_objects: listing.foreign,
+        ..Default::default()
+    };
     for listed in &listing.objects {
         stats.bytes += listed.size;
         match listed.name {
@@ -77,7 +85,9 @@ async fn stats_once(ctx: &ReadCtx) -> Result<Option<JournalStats>, JournalError>
     let mut last_seq: HashMap<WriterId, u64> = HashMap::new();
     let mut fetches = pin!(ctx.fetch_decoded(listing.objects));
     while let Some((_, decoded)) = fetches.next().await {
-        let Some(sources) = decoded? else { return Ok(None) };
+        let Some(sources) = decoded? else {
+            return Ok(None);
+        };
         for source in sources {
             let ts = source.stem.ts;
             stats.first_batch_ts = Some(stats.first_batch_ts.map_or(ts, |t| t.min(ts)));

@@ -118,7 +118,11 @@ impl StoreJournal {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| JournalError::NoRuntime)?;
         let writer = options.writer_id.unwrap_or_else(WriterId::random);
         let inner = Arc::new(Inner {
-            ctx: ReadCtx { store, prefix, options: Arc::new(options) },
+            ctx: ReadCtx {
+                store,
+                prefix,
+                options: Arc::new(options),
+            },
             writer,
             buffer: Mutex::new(Buffer::default()),
             flushing: tokio::sync::Mutex::new(Timestamp(0)),
@@ -126,7 +130,10 @@ impl StoreJournal {
             closed: AtomicBool::new(false),
         });
         let task = runtime.spawn(background_flusher(Arc::downgrade(&inner)));
-        Ok(StoreJournal { inner, _flusher: Arc::new(FlusherGuard(task)) })
+        Ok(StoreJournal {
+            inner,
+            _flusher: Arc::new(FlusherGuard(task)),
+        })
     }
 
     /// The journal's prefix in the store.
@@ -148,12 +155,18 @@ impl StoreJournal {
 
 /// Check a journal prefix: a non-empty object path without `.`/`..` or empty segments.
 fn parse_prefix(prefix: &str) -> Result<Path, JournalError> {
-    let bad = |reason: String| JournalError::InvalidPrefix { prefix: prefix.to_string(), reason };
+    let bad = |reason: String| JournalError::InvalidPrefix {
+        prefix: prefix.to_string(),
+        reason,
+    };
     let trimmed = prefix.trim_matches('/');
     if trimmed.is_empty() {
         return Err(bad("a journal needs a non-empty prefix".into()));
     }
-    if trimmed.split('/').any(|part| part == "." || part == ".." || part.is_empty()) {
+    if trimmed
+        .split('/')
+        .any(|part| part == "." || part == ".." || part.is_empty())
+    {
         return Err(bad("segments may not be empty, '.' or '..'".into()));
     }
     Path::parse(trimmed).map_err(|e| bad(e.to_string()))
@@ -177,15 +190,20 @@ impl Inner {
         let buffer = self.lock();
         let deadline = buffer.oldest.map(|t| t + self.options().max_delay);
         let seal_open = buffer.count > 0
-            && (deadline.is_some_and(|d| d <= Instant::now()) || self.closed.load(Ordering::SeqCst));
+            && (deadline.is_some_and(|d| d <= Instant::now())
+                || self.closed.load(Ordering::SeqCst));
         (seal_open || !buffer.unacked.is_empty(), seal_open, deadline)
     }
 
     async fn append(&self, data: &RawValue) -> Result<EventId, JournalError> {
         if self.closed.load(Ordering::SeqCst) {
-            return Err(JournalError::Closed { prefix: self.ctx.prefix_str() });
+            return Err(JournalError::Closed {
+                prefix: self.ctx.prefix_str(),
+            });
         }
-        let data = one_line(data).map_err(|e| JournalError::InvalidEvent { reason: e.to_string() })?;
+        let data = one_line(data).map_err(|e| JournalError::InvalidEvent {
+            reason: e.to_string(),
+        })?;
         let over = {
             let buffer = self.lock();
             buffer.bytes.len() + buffer.unacked_bytes >= self.options().max_buffered_bytes
@@ -197,7 +215,10 @@ impl Inner {
         let ts = self.options().clock.now();
         let (id, wake) = {
             let mut buffer = self.lock();
-            let id = EventId { writer: self.writer, seq: buffer.next_seq };
+            let id = EventId {
+                writer: self.writer,
+                seq: buffer.next_seq,
+            };
             buffer.next_seq += 1;
             if buffer.count == 0 {
                 buffer.first_seq = id.seq;
@@ -231,7 +252,9 @@ impl Inner {
             self.lock().seal();
         }
         loop {
-            let Some(batch) = self.lock().unacked.front().cloned() else { return Ok(()) };
+            let Some(batch) = self.lock().unacked.front().cloned() else {
+                return Ok(());
+            };
             self.put_batch(&mut last_ts, &batch).await?;
             let mut buffer = self.lock();
             buffer.unacked.pop_front();
@@ -247,24 +270,46 @@ impl Inner {
             attempt += 1;
             let ts = options.clock.now().max(last_ts.plus_micros(1));
             *last_ts = ts;
-            let stem = Stem { ts, writer: self.writer, first_seq: batch.first_seq };
+            let stem = Stem {
+                ts,
+                writer: self.writer,
+                first_seq: batch.first_seq,
+            };
             let key = self.ctx.prefix.clone().join(stem.batch_name());
-            let put = PutOptions { mode: PutMode::Create, ..Default::default() };
-            let result =
-                self.ctx.store.put_opts(&key, PutPayload::from(batch.body.clone()), put).await;
+            let put = PutOptions {
+                mode: PutMode::Create,
+                ..Default::default()
+            };
+            let result = self
+                .ctx
+                .store
+                .put_opts(&key, PutPayload::from(batch.body.clone()), put)
+                .await;
             let error = match result {
                 Ok(_) => return Ok(()),
                 Err(source @ object_store::Error::AlreadyExists { .. }) => {
                     // Our own earlier attempt at this key may have written it (lost answer).
                     match self.ctx.fetch(&key).await? {
                         Some(existing) if existing == batch.body => return Ok(()),
-                        Some(_) => return Err(JournalError::KeyCollision { key: key.to_string() }),
-                        None => JournalError::Store { op: "put", key: key.to_string(), source },
+                        Some(_) => {
+                            return Err(JournalError::KeyCollision {
+                                key: key.to_string(),
+                            });
+                        }
+                        None => JournalError::Store {
+                            op: "put",
+                            key: key.to_string(),
+                            source,
+                        },
                     }
                 }
                 Err(source) => {
                     let retry = retryable(&source);
-                    let error = JournalError::Store { op: "put", key: key.to_string(), source };
+                    let error = JournalError::Store {
+                        op: "put",
+                        key: key.to_string(),
+                        source,
+                    };
                     if !retry {
                         return Err(error);
                     }
@@ -290,7 +335,9 @@ impl Inner {
         for body in batches.iter().map(|b| b.as_ref()).chain([open.as_slice()]) {
             for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
                 let mut event = decode_line(line, Timestamp(0)).map_err(|reason| {
-                    JournalError::InvalidEvent { reason: format!("buffered event: {reason}") }
+                    JournalError::InvalidEvent {
+                        reason: format!("buffered event: {reason}"),
+                    }
                 })?;
                 event.batch_ts = None;
                 events.push(event);
@@ -304,7 +351,9 @@ impl Inner {
 async fn background_flusher(inner: std::sync::Weak<Inner>) {
     let mut failures = 0u32;
     loop {
-        let Some(journal) = inner.upgrade() else { return };
+        let Some(journal) = inner.upgrade() else {
+            return;
+        };
         let (due, seal_open, deadline) = journal.flush_due();
         if due {
             match journal.write_batches(seal_open).await {
@@ -371,7 +420,11 @@ impl Journal for StoreJournal {
         let unflushed = self.inner.unflushed_events()?;
         let (mut events, cursor) = self.read_since(Cursor::start()).collect_all().await?;
         let durable_until = cursor.last_seq(self.inner.writer);
-        events.extend(unflushed.into_iter().filter(|e| durable_until.is_none_or(|s| e.id.seq > s)));
+        events.extend(
+            unflushed
+                .into_iter()
+                .filter(|e| durable_until.is_none_or(|s| e.id.seq > s)),
+        );
         Ok(events)
     }
 
@@ -392,8 +445,14 @@ mod tests {
     fn prefixes_are_checked() {
         for bad in ["", "/", "a/../b", "a//b", "./a"] {
             let err = parse_prefix(bad).unwrap_err();
-            assert!(matches!(err, JournalError::InvalidPrefix { .. }), "{bad}: {err}");
+            assert!(
+                matches!(err, JournalError::InvalidPrefix { .. }),
+                "{bad}: {err}"
+            );
         }
-        assert_eq!(parse_prefix("/journals/errors/").unwrap().as_ref(), "journals/errors");
+        assert_eq!(
+            parse_prefix("/journals/errors/").unwrap().as_ref(),
+            "journals/errors"
+        );
     }
 }

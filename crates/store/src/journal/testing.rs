@@ -6,6 +6,9 @@
 //! fail transiently are retried a bounded number of times, and what is asserted — nothing lost,
 //! nothing shown twice, each writer's events in order — must hold whatever failed on the way.
 
+// Checks report failure by panicking, like assertions.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +17,9 @@ use futures::TryStreamExt;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
-use super::{Cursor, Event, Journal, JournalError, JournalExt, JournalOptions, StoreJournal, WriterId};
+use super::{
+    Cursor, Event, Journal, JournalError, JournalExt, JournalOptions, StoreJournal, WriterId,
+};
 use crate::{FaultConfig, FaultyStore, Op};
 
 const RETRIES: u32 = 200;
@@ -45,7 +50,10 @@ where
             Err(e) => panic!("{what} failed: {e}"),
         }
     }
-    panic!("{what} kept failing: {}", last.map(|e| e.to_string()).unwrap_or_default())
+    panic!(
+        "{what} kept failing: {}",
+        last.map(|e| e.to_string()).unwrap_or_default()
+    )
 }
 
 async fn flush(journal: &StoreJournal) {
@@ -57,14 +65,18 @@ async fn read_all(journal: &StoreJournal) -> Vec<Event> {
 }
 
 async fn durable(journal: &StoreJournal) -> Vec<Event> {
-    retry("read", || journal.read_since(Cursor::start()).try_collect::<Vec<_>>()).await
+    retry("read", || {
+        journal.read_since(Cursor::start()).try_collect::<Vec<_>>()
+    })
+    .await
 }
 
 async fn list_names(store: &Arc<dyn ObjectStore>, prefix: &str) -> Vec<String> {
     let prefix = Path::from(prefix);
     for _ in 0..RETRIES {
         if let Ok(metas) = store.list(Some(&prefix)).try_collect::<Vec<_>>().await {
-            let mut names: Vec<String> = metas.into_iter().map(|m| m.location.to_string()).collect();
+            let mut names: Vec<String> =
+                metas.into_iter().map(|m| m.location.to_string()).collect();
             names.sort();
             return names;
         }
@@ -86,10 +98,15 @@ fn assert_exactly_once(events: &[Event], expected: &[(WriterId, u64)]) {
     for event in events {
         assert!(seen.insert(event.id), "event {} returned twice", event.id);
         let want = next.entry(event.id.writer).or_insert(0);
-        assert_eq!(event.id.seq, *want, "writer {} out of order or with a gap", event.id.writer);
+        assert_eq!(
+            event.id.seq, *want,
+            "writer {} out of order or with a gap",
+            event.id.writer
+        );
         *want += 1;
     }
-    let expected: BTreeMap<WriterId, u64> = expected.iter().copied().filter(|(_, n)| *n > 0).collect();
+    let expected: BTreeMap<WriterId, u64> =
+        expected.iter().copied().filter(|(_, n)| *n > 0).collect();
     assert_eq!(next, expected, "events per writer");
 }
 
@@ -99,7 +116,11 @@ fn assert_prefixes(events: &[Event]) {
     let mut next: BTreeMap<WriterId, u64> = BTreeMap::new();
     for event in events {
         let want = next.entry(event.id.writer).or_insert(0);
-        assert_eq!(event.id.seq, *want, "writer {}: duplicate, gap or reordering", event.id.writer);
+        assert_eq!(
+            event.id.seq, *want,
+            "writer {}: duplicate, gap or reordering",
+            event.id.writer
+        );
         *want += 1;
     }
 }
@@ -117,10 +138,16 @@ pub async fn append_flush_read(store: Arc<dyn ObjectStore>) {
     let buffered = read_all(&journal).await;
     assert_eq!(buffered.len(), 10, "the handle sees its unflushed events");
     assert!(buffered.iter().all(|e| e.batch_ts.is_none()));
-    assert!(list_names(&store, &prefix).await.is_empty(), "nothing written before a flush");
+    assert!(
+        list_names(&store, &prefix).await.is_empty(),
+        "nothing written before a flush"
+    );
     flush(&journal).await;
     // One object per flush (a store that lost a put's answer may hold a second copy).
-    assert!(!list_names(&store, &prefix).await.is_empty(), "the flush wrote an object");
+    assert!(
+        !list_names(&store, &prefix).await.is_empty(),
+        "the flush wrote an object"
+    );
     let other = StoreJournal::open(Arc::clone(&store), &prefix, test_options()).unwrap();
     let events = durable(&other).await;
     assert_exactly_once(&events, &[(journal.writer_id(), 10)]);
@@ -139,7 +166,11 @@ pub async fn flush_by_count(store: Arc<dyn ObjectStore>) {
     let journal = StoreJournal::open(Arc::clone(&store), &prefix, options).unwrap();
     append_n(&journal, "c", 12).await;
     wait_for(&store, &prefix, 2).await;
-    assert_eq!(journal.unflushed(), 2, "two events stay buffered below the threshold");
+    assert_eq!(
+        journal.unflushed(),
+        2,
+        "two events stay buffered below the threshold"
+    );
     retry("close", || journal.close()).await;
     assert_exactly_once(&durable(&journal).await, &[(journal.writer_id(), 12)]);
 }
@@ -171,7 +202,10 @@ pub async fn close_flushes_and_refuses(store: Arc<dyn ObjectStore>) {
     append_n(&journal, "x", 4).await;
     retry("close", || journal.close()).await;
     let err = journal.append_json(&1).await.unwrap_err();
-    assert!(matches!(err, JournalError::Closed { .. }), "append after close: {err}");
+    assert!(
+        matches!(err, JournalError::Closed { .. }),
+        "append after close: {err}"
+    );
     assert_exactly_once(&durable(&journal).await, &[(journal.writer_id(), 4)]);
 }
 
@@ -182,8 +216,14 @@ pub async fn two_writers_one_prefix(store: Arc<dyn ObjectStore>) {
     let a = StoreJournal::open(Arc::clone(&store), &prefix, options.clone()).unwrap();
     let b = StoreJournal::open(Arc::clone(&store), &prefix, options).unwrap();
     let (ja, jb) = (a.clone(), b.clone());
-    let ta = tokio::spawn(async move { append_n(&ja, "a", 300).await; flush(&ja).await });
-    let tb = tokio::spawn(async move { append_n(&jb, "b", 300).await; flush(&jb).await });
+    let ta = tokio::spawn(async move {
+        append_n(&ja, "a", 300).await;
+        flush(&ja).await;
+    });
+    let tb = tokio::spawn(async move {
+        append_n(&jb, "b", 300).await;
+        flush(&jb).await;
+    });
     ta.await.unwrap();
     tb.await.unwrap();
     let reader = StoreJournal::open(Arc::clone(&store), &prefix, test_options()).unwrap();
@@ -197,14 +237,19 @@ pub async fn reopen_sees_everything(store: Arc<dyn ObjectStore>) {
     let first = StoreJournal::open(Arc::clone(&store), &prefix, test_options()).unwrap();
     append_n(&first, "first", 5).await;
     retry("close", || first.close()).await;
-    drop(first.clone());
     let second = StoreJournal::open(Arc::clone(&store), &prefix, test_options()).unwrap();
     append_n(&second, "second", 3).await;
     let all = read_all(&second).await;
     assert_eq!(all.len(), 8);
-    assert!(all[..5].iter().all(|e| e.id.writer == first.writer_id()), "older events first");
+    assert!(
+        all[..5].iter().all(|e| e.id.writer == first.writer_id()),
+        "older events first"
+    );
     flush(&second).await;
-    assert_exactly_once(&durable(&second).await, &[(first.writer_id(), 5), (second.writer_id(), 3)]);
+    assert_exactly_once(
+        &durable(&second).await,
+        &[(first.writer_id(), 5), (second.writer_id(), 3)],
+    );
 }
 
 /// Compaction running again and again while three writers append and a reader reads: every read
@@ -300,9 +345,16 @@ pub async fn flush_fails_then_succeeds(store: Arc<dyn ObjectStore>) {
     append_n(&journal, "kept", 6).await;
     faulty.fail_next(Op::Put, 1_000);
     let err = journal.flush().await.expect_err("every put attempt fails");
-    assert!(matches!(err, JournalError::Store { op: "put", .. }), "{err}");
+    assert!(
+        matches!(err, JournalError::Store { op: "put", .. }),
+        "{err}"
+    );
     assert_eq!(journal.unflushed(), 6, "the failed batch is kept");
-    assert_eq!(read_all(&journal).await.len(), 6, "and still visible to the handle");
+    assert_eq!(
+        read_all(&journal).await.len(),
+        6,
+        "and still visible to the handle"
+    );
     let other = StoreJournal::open(Arc::clone(&store), &prefix, test_options()).unwrap();
     assert!(durable(&other).await.is_empty(), "nothing durable yet");
     append_n(&journal, "after", 2).await;
@@ -321,7 +373,10 @@ pub async fn lost_ack_is_not_duplicated(store: Arc<dyn ObjectStore>) {
     faulty.fail_next(Op::PutLostAck, 1);
     flush(&journal).await;
     assert_eq!(faulty.injected(Op::PutLostAck), 1);
-    assert!(list_names(&store, &prefix).await.len() >= 2, "the retry wrote a second copy");
+    assert!(
+        list_names(&store, &prefix).await.len() >= 2,
+        "the retry wrote a second copy"
+    );
     assert_exactly_once(&durable(&journal).await, &[(journal.writer_id(), 5)]);
     compact_to_one_object(&journal, &store, &prefix).await;
     assert_exactly_once(&durable(&journal).await, &[(journal.writer_id(), 5)]);
@@ -340,11 +395,17 @@ pub async fn failed_deletes_leave_no_duplicates(store: Arc<dyn ObjectStore>) {
     faulty.fail_next(Op::Delete, 5);
     let stats = retry("compact", || journal.compact()).await;
     assert!(stats.delete_failures >= 1, "deletes failed: {stats:?}");
-    assert!(list_names(&store, &prefix).await.len() > 1, "leftovers remain");
+    assert!(
+        list_names(&store, &prefix).await.len() > 1,
+        "leftovers remain"
+    );
     assert_exactly_once(&durable(&journal).await, &[(journal.writer_id(), 32)]);
     let counted = retry("stats", || journal.stats()).await;
     assert_eq!(counted.events, 32);
-    assert!(counted.duplicate_copies > 0, "leftovers are counted as copies");
+    assert!(
+        counted.duplicate_copies > 0,
+        "leftovers are counted as copies"
+    );
     compact_to_one_object(&journal, &store, &prefix).await;
     assert_exactly_once(&durable(&journal).await, &[(journal.writer_id(), 32)]);
 }
@@ -361,14 +422,24 @@ pub async fn read_since_cursor(store: Arc<dyn ObjectStore>) {
     flush(&journal).await;
     let cursor: Cursor = cursor.to_string().parse().unwrap();
     let (second, cursor) = retry("read", || journal.read_since(cursor.clone()).collect_all()).await;
-    assert_eq!(second.iter().map(|e| e.id.seq).collect::<Vec<_>>(), (10..15).collect::<Vec<_>>());
+    assert_eq!(
+        second.iter().map(|e| e.id.seq).collect::<Vec<_>>(),
+        (10..15).collect::<Vec<_>>()
+    );
     retry("compact", || journal.compact()).await;
     let (none, cursor) = retry("read", || journal.read_since(cursor.clone()).collect_all()).await;
-    assert!(none.is_empty(), "compaction does not replay events: {:?}", none.iter().map(|e| e.id).collect::<Vec<_>>());
+    assert!(
+        none.is_empty(),
+        "compaction does not replay events: {:?}",
+        none.iter().map(|e| e.id).collect::<Vec<_>>()
+    );
     append_n(&journal, "three", 3).await;
     flush(&journal).await;
     let (third, _) = retry("read", || journal.read_since(cursor.clone()).collect_all()).await;
-    assert_eq!(third.iter().map(|e| e.id.seq).collect::<Vec<_>>(), vec![15, 16, 17]);
+    assert_eq!(
+        third.iter().map(|e| e.id.seq).collect::<Vec<_>>(),
+        vec![15, 16, 17]
+    );
 }
 
 /// A corrupt journal object is an error naming the object and line; foreign objects are ignored;
@@ -381,20 +452,44 @@ pub async fn malformed_object_is_named(store: Arc<dyn ObjectStore>) {
     let foreign = Path::from(format!("{prefix}/notes.txt"));
     retry_put(&store, &foreign, "not a journal object").await;
     assert_exactly_once(&durable(&journal).await, &[(journal.writer_id(), 3)]);
-    let corrupt = Path::from(format!("{prefix}/00000000000000000001-00000000000000aa-000000000000.jsonl"));
-    retry_put(&store, &corrupt, "{\"id\":\"00000000000000aa-0\",\"ts\":1,\"data\":{}}\n{broken\n").await;
+    let corrupt = Path::from(format!(
+        "{prefix}/00000000000000000001-00000000000000aa-000000000000.jsonl"
+    ));
+    retry_put(
+        &store,
+        &corrupt,
+        "{\"id\":\"00000000000000aa-0\",\"ts\":1,\"data\":{}}\n{broken\n",
+    )
+    .await;
     let err = loop {
-        match journal.read_since(Cursor::start()).try_collect::<Vec<_>>().await {
+        match journal
+            .read_since(Cursor::start())
+            .try_collect::<Vec<_>>()
+            .await
+        {
             Err(e) if e.is_transient() => continue,
             other => break other.expect_err("a corrupt object fails the read"),
         }
     };
     let text = err.to_string();
-    assert!(matches!(err, JournalError::Malformed { line: 2, .. }), "{text}");
-    assert!(text.contains(corrupt.as_ref()), "the error names the object: {text}");
+    assert!(
+        matches!(err, JournalError::Malformed { line: 2, .. }),
+        "{text}"
+    );
+    assert!(
+        text.contains(corrupt.as_ref()),
+        "the error names the object: {text}"
+    );
     let before = list_names(&store, &prefix).await;
-    assert!(journal.compact().await.is_err(), "compaction refuses to merge a corrupt object");
-    assert_eq!(list_names(&store, &prefix).await, before, "nothing deleted or rewritten");
+    assert!(
+        journal.compact().await.is_err(),
+        "compaction refuses to merge a corrupt object"
+    );
+    assert_eq!(
+        list_names(&store, &prefix).await,
+        before,
+        "nothing deleted or rewritten"
+    );
 }
 
 /// Compact until one object is left (deletes may fail on a faulty store; later runs clean up).
@@ -410,7 +505,11 @@ async fn compact_to_one_object(journal: &StoreJournal, store: &Arc<dyn ObjectSto
 
 async fn retry_put(store: &Arc<dyn ObjectStore>, path: &Path, body: &'static str) {
     for _ in 0..RETRIES {
-        if store.put(path, PutPayload::from_static(body.as_bytes())).await.is_ok() {
+        if store
+            .put(path, PutPayload::from_static(body.as_bytes()))
+            .await
+            .is_ok()
+        {
             return;
         }
     }
@@ -443,5 +542,8 @@ pub async fn random_faults_lose_nothing(store: Arc<dyn ObjectStore>) {
     flush(&b).await;
     let _ = a.compact().await;
     let clean = StoreJournal::open(Arc::clone(&store), &prefix, test_options()).unwrap();
-    assert_exactly_once(&durable(&clean).await, &[(a.writer_id(), 90), (b.writer_id(), 70)]);
+    assert_exactly_once(
+        &durable(&clean).await,
+        &[(a.writer_id(), 90), (b.writer_id(), 70)],
+    );
 }

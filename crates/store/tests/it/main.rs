@@ -1,6 +1,9 @@
 //! The journal conformance suite (`lakehouse_store::journal::testing`) against every backend:
 //! memory, a local folder, the S3 test server, a prefixed store, and a store failing at random.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,23 +18,35 @@ struct Backend {
 }
 
 async fn memory() -> Backend {
-    Backend { store: Arc::clone(testkit::memory_store().object_store()), _dir: None }
+    Backend {
+        store: Arc::clone(testkit::memory_store().object_store()),
+        _dir: None,
+    }
 }
 
 async fn local() -> Backend {
     let (dir, store) = testkit::local_store();
-    Backend { store: Arc::clone(store.object_store()), _dir: Some(dir) }
+    Backend {
+        store: Arc::clone(store.object_store()),
+        _dir: Some(dir),
+    }
 }
 
 async fn s3() -> Backend {
     let store = testkit::s3_store("journal-conformance").await;
-    Backend { store: Arc::clone(store.object_store()), _dir: None }
+    Backend {
+        store: Arc::clone(store.object_store()),
+        _dir: None,
+    }
 }
 
 async fn prefixed_local() -> Backend {
     let (dir, store) = testkit::local_store();
     let inner = Arc::clone(store.object_store());
-    Backend { store: Arc::new(PrefixStore::new(inner, "nested/root")), _dir: Some(dir) }
+    Backend {
+        store: Arc::new(PrefixStore::new(inner, "nested/root")),
+        _dir: Some(dir),
+    }
 }
 
 /// Memory behind random faults and latency: every check must still hold.
@@ -44,7 +59,10 @@ async fn faulty() -> Backend {
         .with_rate(Op::Delete, 0.1)
         .with_latency(Duration::from_micros(200), Duration::from_millis(1));
     let inner = Arc::clone(testkit::memory_store().object_store());
-    Backend { store: Arc::new(FaultyStore::new(inner, config)), _dir: None }
+    Backend {
+        store: Arc::new(FaultyStore::new(inner, config)),
+        _dir: None,
+    }
 }
 
 macro_rules! conformance {
