@@ -10,9 +10,10 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/lakehouse-target}
 eval "$(scripts/s3-test-server.sh start)"
 trap 'scripts/s3-test-server.sh stop' EXIT
 
+# Doc examples first, so the run ends with the main suite's summary.
+cargo test --workspace --all-features --doc
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --all-features --no-fail-fast
 else
   cargo test --workspace --all-features --no-fail-fast
 fi
-cargo test --workspace --all-features --doc

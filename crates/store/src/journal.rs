@@ -24,6 +24,31 @@
 //! # Contract
 //!
 //! See [`Journal`].
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//! use lakehouse_store::Store;
+//! use lakehouse_store::journal::{Cursor, Journal, JournalExt, JournalOptions, StoreJournal};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = Store::open("memory://")?;
+//! let journal = StoreJournal::open(Arc::clone(store.object_store()), "journals/errors", JournalOptions::default())?;
+//! let id = journal.append_json(&serde_json::json!({"tool": "sql", "error": "timeout"})).await?;
+//! journal.close().await?; // flushes: the event is durable now
+//!
+//! let (events, cursor) = journal.read_since(Cursor::start()).collect_all().await?;
+//! assert_eq!(events[0].id, id);
+//! assert_eq!(events[0].decode::<serde_json::Value>()?["tool"], "sql");
+//!
+//! // Later: only what came after `cursor`.
+//! let (newer, _) = journal.read_since(cursor).collect_all().await?;
+//! assert!(newer.is_empty());
+//! # Ok(())
+//! # }
+//! ```
 
 mod compact;
 mod cursor;

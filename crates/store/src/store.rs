@@ -10,6 +10,14 @@
 //! `AWS_REGION`, `AWS_SESSION_TOKEN`, …) plus `AWS_ENDPOINT_URL` for MinIO-style servers; an
 //! `http://` endpoint turns on plain HTTP by itself (or set `AWS_ALLOW_HTTP=true`). Requests are
 //! retried a few times with backoff and give up after 30 s, so an unreachable server fails fast.
+//!
+//! ```
+//! use lakehouse_store::{Store, StoreKind};
+//!
+//! let store = Store::open("memory://").unwrap();
+//! assert_eq!(store.kind(), StoreKind::Memory);
+//! assert!(Store::open("ftp://host/x").is_err()); // unsupported scheme, named in the error
+//! ```
 
 use std::fmt;
 use std::sync::Arc;

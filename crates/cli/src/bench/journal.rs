@@ -227,32 +227,35 @@ async fn read_modify_write(
     })
 }
 
-/// How the cost of each approach grows from the smallest to the largest size, next to what
-/// linear and quadratic growth would give.
+/// How the cost of each approach grows between consecutive sizes, next to what linear and
+/// quadratic growth would give.
 fn growth(rows: &[serde_json::Value], sizes: &[u64]) -> serde_json::Value {
-    let (Some(&small), Some(&large)) = (sizes.iter().min(), sizes.iter().max()) else {
-        return json!(null);
-    };
-    let pick = |backend: &str, n: u64, which: &str| {
+    let measure = |backend: &str, n: u64, which: &str, what: &str| {
         rows.iter()
             .find(|r| r["backend"] == backend && r["events"] == n)
-            .and_then(|r| r[which]["seconds"].as_f64())
+            .and_then(|r| r[which][what].as_f64())
     };
-    let size_ratio = large as f64 / small as f64;
-    let mut out = serde_json::Map::new();
+    let mut sorted = sizes.to_vec();
+    sorted.sort_unstable();
+    let mut steps = Vec::new();
     for backend in ["local", "memory"] {
-        let ratio = |which| Some(pick(backend, large, which)? / pick(backend, small, which)?);
-        out.insert(
-            backend.into(),
-            json!({
-                "from_events": small, "to_events": large,
+        for pair in sorted.windows(2) {
+            let (small, large) = (pair[0], pair[1]);
+            let ratio = |which, what| {
+                Some(measure(backend, large, which, what)? / measure(backend, small, which, what)?)
+            };
+            let size_ratio = large as f64 / small as f64;
+            steps.push(json!({
+                "backend": backend, "from_events": small, "to_events": large,
                 "linear_would_be": size_ratio, "quadratic_would_be": size_ratio * size_ratio,
-                "read_modify_write_cost_ratio": ratio("read_modify_write"),
-                "journal_cost_ratio": ratio("journal"),
-            }),
-        );
+                "read_modify_write_seconds_ratio": ratio("read_modify_write", "seconds"),
+                "read_modify_write_bytes_ratio": ratio("read_modify_write", "bytes_written"),
+                "journal_seconds_ratio": ratio("journal", "seconds"),
+                "journal_bytes_ratio": ratio("journal", "bytes_written"),
+            }));
+        }
     }
-    serde_json::Value::Object(out)
+    json!(steps)
 }
 
 fn targets(appends: &[serde_json::Value]) -> serde_json::Value {
