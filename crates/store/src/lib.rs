@@ -5,7 +5,7 @@
 //!   S3-compatible servers such as MinIO.
 //! - Wrappers that implement the same `ObjectStore` trait and so compose with every backend:
 //!   [`PrefixStore`] (re-exported from `object_store`) and [`FaultyStore`], which injects seeded
-//!   errors and latency for tests.
+//!   errors and latency for tests, and [`SortedListing`], which lists in key order.
 //! - [`journal`]: the write-once, batched append log that memory, agent sessions and the error
 //!   and trial journals are built on.
 //! - [`Clock`]: time is injected so that tests and replays are exact.
@@ -16,6 +16,7 @@ pub mod clock;
 mod error;
 pub mod faulty;
 pub mod journal;
+mod sorted;
 mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
@@ -23,4 +24,5 @@ pub use error::StoreError;
 pub use faulty::{FaultConfig, FaultyStore, Op};
 pub use object_store::prefix::PrefixStore;
 pub use object_store::{self, ObjectStore, path::Path};
+pub use sorted::SortedListing;
 pub use store::{DEFAULT_STORE_URL, Store, StoreKind};
