@@ -86,9 +86,9 @@ pub(crate) async fn run(globals: &Globals, command: JournalCommand) -> anyhow::R
             let journal = lakehouse.journal(&args.prefix, options)?;
             let stats = journal.compact().await?;
             if globals.json {
-                println!("{}", serde_json::to_string(&stats)?);
+                outln!("{}", serde_json::to_string(&stats)?)?;
             } else if let Some(output) = &stats.output {
-                println!(
+                outln!(
                     "merged {} objects ({} events, {} → {} bytes) into {output}; deleted {}, {} deletes failed; {} objects newer than {} left alone",
                     stats.merged_objects,
                     stats.events,
@@ -98,19 +98,19 @@ pub(crate) async fn run(globals: &Globals, command: JournalCommand) -> anyhow::R
                     stats.delete_failures,
                     stats.unsettled,
                     humantime::format_duration(args.settle),
-                );
+                )?;
             } else if stats.unsettled > 0 {
-                println!(
+                outln!(
                     "nothing to compact in {}: {} objects are newer than the settle window ({}); try --settle 0s",
                     args.prefix,
                     stats.unsettled,
                     humantime::format_duration(args.settle),
-                );
+                )?;
             } else {
-                println!(
+                outln!(
                     "nothing to compact in {}: it holds at most one object",
                     args.prefix
-                );
+                )?;
             }
             Ok(())
         }
@@ -118,21 +118,21 @@ pub(crate) async fn run(globals: &Globals, command: JournalCommand) -> anyhow::R
             let journal = lakehouse.journal(&args.prefix, JournalOptions::default())?;
             let stats = journal.stats().await?;
             if globals.json {
-                println!("{}", serde_json::to_string(&stats)?);
+                outln!("{}", serde_json::to_string(&stats)?)?;
             } else {
-                println!("journal      {}", args.prefix);
-                println!("events       {}", stats.events);
-                println!("writers      {}", stats.writers);
-                println!(
+                outln!("journal      {}", args.prefix)?;
+                outln!("events       {}", stats.events)?;
+                outln!("writers      {}", stats.writers)?;
+                outln!(
                     "objects      {} batches, {} compactions, {} foreign (ignored)",
                     stats.batch_objects, stats.compacted_objects, stats.foreign_objects
-                );
-                println!("bytes        {}", stats.bytes);
-                println!(
+                )?;
+                outln!("bytes        {}", stats.bytes)?;
+                outln!(
                     "leftovers    {} duplicate copies (removed by the next compaction)",
                     stats.duplicate_copies
-                );
-                println!(
+                )?;
+                outln!(
                     "batches      {} … {}",
                     stats
                         .first_batch_ts
@@ -142,17 +142,17 @@ pub(crate) async fn run(globals: &Globals, command: JournalCommand) -> anyhow::R
                         .last_batch_ts
                         .map(show_ts)
                         .unwrap_or_else(|| "-".into())
-                );
+                )?;
                 if stats.gaps.is_empty() {
-                    println!("gaps         none");
+                    outln!("gaps         none")?;
                 } else {
                     for gap in &stats.gaps {
-                        println!(
+                        outln!(
                             "gap          writer {} jumps from {} to {}",
                             gap.writer,
                             gap.after.map_or("start".into(), |a| a.to_string()),
                             gap.next
-                        );
+                        )?;
                     }
                 }
             }
@@ -246,13 +246,13 @@ async fn append(
             "writer": journal.writer_id().to_string(),
             "last_id": last.map(|id| id.to_string()),
         });
-        println!("{summary}");
+        outln!("{summary}")?;
     } else {
-        println!(
+        outln!(
             "appended {appended} events to {} (writer {})",
             journal.prefix(),
             journal.writer_id()
-        );
+        )?;
     }
     Ok(())
 }

@@ -3,8 +3,18 @@
 //! Global flags pick the store and the output; each subcommand lives in its own module. Errors
 //! print as one line (`error: …` with its causes) and exit non-zero; usage errors exit 2.
 
+/// `println!` that returns an error instead of panicking when stdout is gone (a closed pipe).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 mod bench;
+mod dataset;
 mod journal;
+mod sql;
 
 use std::process::ExitCode;
 
@@ -37,6 +47,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Ingest raw corpora (CSV, JSON, JSONL, Parquet, text) into Delta tables; list, describe,
+    /// show history, drop.
+    #[command(subcommand)]
+    Dataset(dataset::DatasetCommand),
+    /// Run a read-only SQL query over every dataset (tables are named after datasets).
+    Sql(sql::SqlArgs),
     /// Append to, read, compact and inspect journals (write-once append logs in the store).
     #[command(subcommand)]
     Journal(journal::JournalCommand),
@@ -56,6 +72,12 @@ impl Globals {
     pub(crate) async fn open(&self) -> anyhow::Result<Lakehouse> {
         Ok(Lakehouse::open(Config::default().with_store_url(&self.store)).await?)
     }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn init_logging(verbose: u8) {
@@ -91,12 +113,16 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Dataset(command) => dataset::run(&globals, command).await,
+            Command::Sql(args) => sql::run(&globals, args).await,
             Command::Journal(command) => journal::run(&globals, command).await,
             Command::Bench(command) => bench::run(&globals, command).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`lakehouse … | head`): not an error.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE

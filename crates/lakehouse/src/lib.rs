@@ -1,15 +1,17 @@
 //! Lakehouse: a data-and-memory platform for AI agents, in one handle.
 //!
-//! [`Lakehouse::open`] takes a [`Config`] and wires the pieces together; today that is the store
-//! and its journals (crate `lakehouse-store`, re-exported as [`store`]). Datasets, corpora,
-//! memory and the agent loop join here as they land, so that the CLI and the server reach
-//! everything through this one type.
+//! [`Lakehouse::open`] takes a [`Config`] and wires the pieces together: the store and its
+//! journals (crate `lakehouse-store`, re-exported as [`store`]) and the datasets (crate
+//! `lakehouse-table`, re-exported as [`table`]). Corpora, memory and the agent loop join here as
+//! they land, so that the CLI and the server reach everything through this one type.
 
 use std::sync::Arc;
 
 pub use lakehouse_store as store;
+pub use lakehouse_table as table;
 use lakehouse_store::journal::{JournalError, JournalOptions, StoreJournal};
 use lakehouse_store::{Store, StoreError};
+use lakehouse_table::{TableError, Tables};
 
 /// Where Lakehouse keeps its data and how it behaves.
 #[derive(Debug, Clone)]
@@ -44,6 +46,9 @@ pub enum Error {
     /// A journal operation failed.
     #[error(transparent)]
     Journal(#[from] JournalError),
+    /// A dataset or query failed.
+    #[error(transparent)]
+    Table(#[from] TableError),
 }
 
 /// An open Lakehouse.
@@ -51,6 +56,7 @@ pub enum Error {
 pub struct Lakehouse {
     config: Config,
     store: Store,
+    tables: Tables,
 }
 
 impl Lakehouse {
@@ -58,7 +64,8 @@ impl Lakehouse {
     pub async fn open(config: Config) -> Result<Lakehouse, Error> {
         let store = Store::open(&config.store_url)?;
         store.check().await?;
-        Ok(Lakehouse { config, store })
+        let tables = Tables::new(store.clone());
+        Ok(Lakehouse { config, store, tables })
     }
 
     /// The configuration this was opened with.
@@ -69,6 +76,11 @@ impl Lakehouse {
     /// The store everything lives in.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The datasets (Delta tables under `tables/`) and SQL over them.
+    pub fn tables(&self) -> &Tables {
+        &self.tables
     }
 
     /// Open the journal under `prefix` of the store.

@@ -191,7 +191,7 @@ pub(crate) async fn run(_globals: &Globals, args: JournalBenchArgs) -> anyhow::R
     });
     let path = super::write_report(&args.out, "journal", &report)?;
     eprintln!("wrote {}", path.display());
-    println!("{}", serde_json::to_string_pretty(&report["targets"])?);
+    outln!("{}", serde_json::to_string_pretty(&report["targets"])?)?;
     Ok(())
 }
 
