@@ -1,6 +1,7 @@
 //! `lakehouse bench …`: measurements written as JSON under `bench-results/`, peers run in the
 //! same process on the same data so the report is a ratio, never a number from another day.
 
+mod ingest;
 mod journal;
 
 use std::path::PathBuf;
@@ -14,11 +15,14 @@ pub(crate) enum BenchCommand {
     /// The journal: append rate by batch size, objects per 100k events, read rate, compaction,
     /// next to the seed's read-modify-write JSONL log at 1k/5k/20k events.
     Journal(journal::JournalBenchArgs),
+    /// Ingest: CSV -> Delta rows/s next to DuckDB's CSV -> Parquet on the same file.
+    Ingest(ingest::IngestBenchArgs),
 }
 
 pub(crate) async fn run(globals: &Globals, command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Journal(args) => journal::run(globals, args).await,
+        BenchCommand::Ingest(args) => ingest::run(globals, args).await,
     }
 }
 

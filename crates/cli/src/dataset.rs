@@ -6,7 +6,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use lakehouse::table::{CsvOptions, DatasetInfo, Format, IngestOptions, Mode, OnError, Progress, TextUnit};
+use lakehouse::table::{
+    CsvOptions, DatasetInfo, Format, IngestOptions, Mode, OnError, Progress, TextUnit,
+};
 
 use crate::Globals;
 
@@ -127,7 +129,11 @@ fn one_byte(what: &str, text: &str) -> anyhow::Result<u8> {
 
 fn ingest_options(args: &IngestArgs) -> anyhow::Result<IngestOptions> {
     let csv = CsvOptions {
-        delimiter: args.delimiter.as_deref().map(|d| one_byte("delimiter", d)).transpose()?,
+        delimiter: args
+            .delimiter
+            .as_deref()
+            .map(|d| one_byte("delimiter", d))
+            .transpose()?,
         has_header: !args.no_header,
         quote: one_byte("quote", &args.quote)?,
     };
@@ -187,7 +193,12 @@ pub(crate) async fn run(globals: &Globals, command: DatasetCommand) -> anyhow::R
             let options = ingest_options(&args)?.with_progress(on_progress);
             let result = tables.ingest(&args.name, &args.source, options).await;
             bar.finish_and_clear();
-            let report = result.with_context(|| format!("ingest of '{}' into dataset '{}' failed; the dataset is unchanged", args.source, args.name))?;
+            let report = result.with_context(|| {
+                format!(
+                    "ingest of '{}' into dataset '{}' failed; the dataset is unchanged",
+                    args.source, args.name
+                )
+            })?;
             if globals.json {
                 outln!("{}", serde_json::to_string(&report)?)?;
             } else {
@@ -201,10 +212,16 @@ pub(crate) async fn run(globals: &Globals, command: DatasetCommand) -> anyhow::R
                     report.seconds
                 )?;
                 if let Some(rejects) = &report.rejects_dataset {
-                    outln!("{} malformed rows were quarantined in '{rejects}' (see: lakehouse sql \"SELECT * FROM {rejects}\")", report.rejected)?;
+                    outln!(
+                        "{} malformed rows were quarantined in '{rejects}' (see: lakehouse sql \"SELECT * FROM {rejects}\")",
+                        report.rejected
+                    )?;
                 }
                 print_columns(&report.columns)?;
-                outln!("next: lakehouse dataset describe {0}   |   lakehouse sql \"SELECT * FROM {0} LIMIT 5\"", report.dataset)?;
+                outln!(
+                    "next: lakehouse dataset describe {0}   |   lakehouse sql \"SELECT * FROM {0} LIMIT 5\"",
+                    report.dataset
+                )?;
             }
         }
         DatasetCommand::List => {
@@ -212,11 +229,28 @@ pub(crate) async fn run(globals: &Globals, command: DatasetCommand) -> anyhow::R
             if globals.json {
                 outln!("{}", serde_json::to_string(&datasets)?)?;
             } else if datasets.is_empty() {
-                outln!("no datasets in {} yet: try `lakehouse dataset ingest <name> <file>`", lakehouse.store().url())?;
+                outln!(
+                    "no datasets in {} yet: try `lakehouse dataset ingest <name> <file>`",
+                    lakehouse.store().url()
+                )?;
             } else {
-                outln!("{:<32} {:>8} {:>10} {:>6} {:>12}", "dataset", "version", "rows", "files", "bytes")?;
+                outln!(
+                    "{:<32} {:>8} {:>10} {:>6} {:>12}",
+                    "dataset",
+                    "version",
+                    "rows",
+                    "files",
+                    "bytes"
+                )?;
                 for d in datasets {
-                    outln!("{:<32} {:>8} {:>10} {:>6} {:>12}", d.name, d.version, d.rows, d.files, d.bytes)?;
+                    outln!(
+                        "{:<32} {:>8} {:>10} {:>6} {:>12}",
+                        d.name,
+                        d.version,
+                        d.rows,
+                        d.files,
+                        d.bytes
+                    )?;
                 }
             }
         }
@@ -239,17 +273,28 @@ pub(crate) async fn run(globals: &Globals, command: DatasetCommand) -> anyhow::R
                         .and_then(chrono::DateTime::from_timestamp_millis)
                         .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
                         .unwrap_or_default();
-                    outln!("v{:<4} {when}  {:<14} {}", entry.version, entry.operation.unwrap_or_default(), entry.details)?;
+                    outln!(
+                        "v{:<4} {when}  {:<14} {}",
+                        entry.version,
+                        entry.operation.unwrap_or_default(),
+                        entry.details
+                    )?;
                 }
             }
         }
         DatasetCommand::Drop(args) => {
             if !args.yes {
-                anyhow::bail!("dropping '{}' deletes every version of it; run again with --yes to do it", args.name);
+                anyhow::bail!(
+                    "dropping '{}' deletes every version of it; run again with --yes to do it",
+                    args.name
+                );
             }
             let deleted = tables.drop_dataset(&args.name).await?;
             if globals.json {
-                outln!("{}", serde_json::json!({ "dropped": args.name, "objects_deleted": deleted }))?;
+                outln!(
+                    "{}",
+                    serde_json::json!({ "dropped": args.name, "objects_deleted": deleted })
+                )?;
             } else {
                 outln!("dropped '{}' ({deleted} objects deleted)", args.name)?;
             }
@@ -261,7 +306,11 @@ pub(crate) async fn run(globals: &Globals, command: DatasetCommand) -> anyhow::R
 fn print_columns(columns: &[lakehouse::table::ColumnInfo]) -> std::io::Result<()> {
     for column in columns {
         match &column.original_name {
-            Some(original) => outln!("  {:<32} {:<28} (was {original:?})", column.name, column.data_type)?,
+            Some(original) => outln!(
+                "  {:<32} {:<28} (was {original:?})",
+                column.name,
+                column.data_type
+            )?,
             None => outln!("  {:<32} {}", column.name, column.data_type)?,
         }
     }

@@ -125,7 +125,9 @@ pub(crate) async fn run(globals: &Globals, command: JournalCommand) -> anyhow::R
                 outln!("writers      {}", stats.writers)?;
                 outln!(
                     "objects      {} batches, {} compactions, {} foreign (ignored)",
-                    stats.batch_objects, stats.compacted_objects, stats.foreign_objects
+                    stats.batch_objects,
+                    stats.compacted_objects,
+                    stats.foreign_objects
                 )?;
                 outln!("bytes        {}", stats.bytes)?;
                 outln!(

@@ -32,8 +32,14 @@ pub(crate) async fn run(globals: &Globals, args: SqlArgs) -> anyhow::Result<()> 
         None => Some(DEFAULT_LIMIT),
     };
     // One row more than shown tells whether the result was cut.
-    let options = SqlOptions { as_of_version: args.as_of_version, limit: limit.map(|n| n + 1) };
-    let mut batches = lakehouse.tables().sql_collect(&args.query, &options).await?;
+    let options = SqlOptions {
+        as_of_version: args.as_of_version,
+        limit: limit.map(|n| n + 1),
+    };
+    let mut batches = lakehouse
+        .tables()
+        .sql_collect(&args.query, &options)
+        .await?;
     let total: usize = batches.iter().map(|b| b.num_rows()).sum();
     let cut = limit.is_some_and(|n| total > n);
     if let Some(n) = limit.filter(|_| cut) {
@@ -59,7 +65,10 @@ pub(crate) async fn run(globals: &Globals, args: SqlArgs) -> anyhow::Result<()> 
     let mut out = std::io::stdout().lock();
     write_batches(&batches, format, &mut out)?;
     if cut {
-        eprintln!("(showing the first {} rows; --limit N for more, --limit 0 for all)", limit.unwrap_or_default());
+        eprintln!(
+            "(showing the first {} rows; --limit N for more, --limit 0 for all)",
+            limit.unwrap_or_default()
+        );
     }
     Ok(())
 }

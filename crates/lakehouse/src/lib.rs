@@ -8,9 +8,9 @@
 use std::sync::Arc;
 
 pub use lakehouse_store as store;
-pub use lakehouse_table as table;
 use lakehouse_store::journal::{JournalError, JournalOptions, StoreJournal};
 use lakehouse_store::{Store, StoreError};
+pub use lakehouse_table as table;
 use lakehouse_table::{TableError, Tables};
 
 /// Where Lakehouse keeps its data and how it behaves.
@@ -65,7 +65,11 @@ impl Lakehouse {
         let store = Store::open(&config.store_url)?;
         store.check().await?;
         let tables = Tables::new(store.clone());
-        Ok(Lakehouse { config, store, tables })
+        Ok(Lakehouse {
+            config,
+            store,
+            tables,
+        })
     }
 
     /// The configuration this was opened with.

@@ -37,7 +37,9 @@ impl fmt::Display for SortedListing {
     }
 }
 
-fn sorted(stream: BoxStream<'static, Result<ObjectMeta>>) -> BoxStream<'static, Result<ObjectMeta>> {
+fn sorted(
+    stream: BoxStream<'static, Result<ObjectMeta>>,
+) -> BoxStream<'static, Result<ObjectMeta>> {
     async move {
         match stream.try_collect::<Vec<_>>().await {
             Ok(mut metas) => {
@@ -54,11 +56,20 @@ fn sorted(stream: BoxStream<'static, Result<ObjectMeta>>) -> BoxStream<'static, 
 #[async_trait]
 #[deny(clippy::missing_trait_methods)]
 impl ObjectStore for SortedListing {
-    async fn put_opts(&self, location: &Path, payload: PutPayload, opts: PutOptions) -> Result<PutResult> {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> Result<PutResult> {
         self.inner.put_opts(location, payload, opts).await
     }
 
-    async fn put_multipart_opts(&self, location: &Path, opts: PutMultipartOptions) -> Result<Box<dyn MultipartUpload>> {
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
         self.inner.put_multipart_opts(location, opts).await
     }
 
@@ -70,7 +81,10 @@ impl ObjectStore for SortedListing {
         self.inner.get_ranges(location, ranges).await
     }
 
-    fn delete_stream(&self, locations: BoxStream<'static, Result<Path>>) -> BoxStream<'static, Result<Path>> {
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
         self.inner.delete_stream(locations)
     }
 
@@ -78,13 +92,19 @@ impl ObjectStore for SortedListing {
         sorted(self.inner.list(prefix))
     }
 
-    fn list_with_offset(&self, prefix: Option<&Path>, offset: &Path) -> BoxStream<'static, Result<ObjectMeta>> {
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
         sorted(self.inner.list_with_offset(prefix, offset))
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
         let mut result = self.inner.list_with_delimiter(prefix).await?;
-        result.objects.sort_by(|a, b| a.location.as_ref().cmp(b.location.as_ref()));
+        result
+            .objects
+            .sort_by(|a, b| a.location.as_ref().cmp(b.location.as_ref()));
         result.common_prefixes.sort();
         Ok(result)
     }
@@ -109,10 +129,17 @@ mod tests {
         let local = object_store::local::LocalFileSystem::new_with_prefix(dir.path()).unwrap();
         let store = SortedListing::new(Arc::new(local));
         for name in ["c", "a", "b", "aa", "0"] {
-            store.put(&Path::from(format!("p/{name}")), "x".into()).await.unwrap();
+            store
+                .put(&Path::from(format!("p/{name}")), "x".into())
+                .await
+                .unwrap();
         }
-        let listed: Vec<String> =
-            store.list(Some(&Path::from("p"))).map_ok(|m| m.location.to_string()).try_collect().await.unwrap();
+        let listed: Vec<String> = store
+            .list(Some(&Path::from("p")))
+            .map_ok(|m| m.location.to_string())
+            .try_collect()
+            .await
+            .unwrap();
         assert_eq!(listed, vec!["p/0", "p/a", "p/aa", "p/b", "p/c"]);
         let after: Vec<String> = store
             .list_with_offset(Some(&Path::from("p")), &Path::from("p/aa"))

@@ -58,7 +58,9 @@ pub enum TableError {
         reason: String,
     },
     /// A statement other than a query was given to the read-only SQL interface.
-    #[error("only queries are allowed (SELECT, WITH … SELECT, VALUES, EXPLAIN); this is {statement}: nothing was run")]
+    #[error(
+        "only queries are allowed (SELECT, WITH … SELECT, VALUES, EXPLAIN); this is {statement}: nothing was run"
+    )]
     ReadOnly {
         /// The kind of statement refused.
         statement: String,
@@ -95,10 +97,15 @@ pub enum TableError {
 
 impl TableError {
     pub(crate) fn delta(name: &str, source: deltalake::DeltaTableError) -> TableError {
-        TableError::Delta { name: name.to_string(), source: Box::new(source) }
+        TableError::Delta {
+            name: name.to_string(),
+            source: Box::new(source),
+        }
     }
 
     pub(crate) fn query(error: impl std::fmt::Display) -> TableError {
-        TableError::Query { reason: error.to_string() }
+        TableError::Query {
+            reason: error.to_string(),
+        }
     }
 }

@@ -5,28 +5,45 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use deltalake::arrow::array::{ArrayRef, BooleanArray, RecordBatch, RecordBatchReader, StringArray};
+use deltalake::arrow::array::{
+    ArrayRef, BooleanArray, RecordBatch, RecordBatchReader, StringArray,
+};
 use deltalake::arrow::compute::filter_record_batch;
 use deltalake::arrow::datatypes::{Field, Schema, SchemaRef};
 use deltalake::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
+use crate::TableError;
 use crate::names::normalize_columns;
 use crate::raw::{self, CsvOptions, OnError, RawColumns, RawTable, Reject, TextUnit};
 use crate::source::{Format, SourceFile};
 use crate::types::{self, ColumnType};
-use crate::TableError;
 
 /// The field metadata key holding a column's name as found in the source.
 pub const ORIGINAL_NAME_KEY: &str = "lakehouse.original_name";
 
 /// How to read and type the sources.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct ReadSpec {
     pub(crate) csv: CsvOptions,
     pub(crate) text_unit: TextUnit,
     pub(crate) schema: Vec<(String, ColumnType)>,
     pub(crate) on_error: OnError,
     pub(crate) max_field_bytes: usize,
+}
+
+/// Fields (and JSON lines) longer than this are rejected unless configured otherwise.
+pub(crate) const DEFAULT_MAX_FIELD_BYTES: usize = 1 << 20;
+
+impl Default for ReadSpec {
+    fn default() -> Self {
+        Self {
+            csv: CsvOptions::default(),
+            text_unit: TextUnit::default(),
+            schema: Vec::new(),
+            on_error: OnError::default(),
+            max_field_bytes: DEFAULT_MAX_FIELD_BYTES,
+        }
+    }
 }
 
 /// Typed batches ready to write, and the rows that were set aside.
@@ -47,7 +64,10 @@ pub(crate) fn prepare(
     existing: Option<&Schema>,
     progress: &dyn Fn(u64, u64),
 ) -> Result<Prepared, TableError> {
-    let parquet = sources.iter().filter(|s| s.format == Format::Parquet).count();
+    let parquet = sources
+        .iter()
+        .filter(|s| s.format == Format::Parquet)
+        .count();
     if parquet > 0 && parquet < sources.len() {
         return Err(TableError::Source {
             source_name: sources[0].name.clone(),
@@ -60,10 +80,27 @@ pub(crate) fn prepare(
     let mut raw_table = RawTable::default();
     for source in sources {
         match source.format {
-            Format::Csv => raw::read_csv(&mut raw_table, &source.name, &source.bytes, &spec.csv, spec.max_field_bytes, spec.on_error)?,
-            Format::Json => raw::read_json(&mut raw_table, &source.name, &source.bytes, spec.on_error)?,
-            Format::Jsonl => raw::read_jsonl(&mut raw_table, &source.name, &source.bytes, spec.max_field_bytes, spec.on_error)?,
-            Format::Text => raw::read_text(&mut raw_table, &source.name, &source.bytes, spec.text_unit)?,
+            Format::Csv => raw::read_csv(
+                &mut raw_table,
+                &source.name,
+                &source.bytes,
+                &spec.csv,
+                spec.max_field_bytes,
+                spec.on_error,
+            )?,
+            Format::Json => {
+                raw::read_json(&mut raw_table, &source.name, &source.bytes, spec.on_error)?;
+            }
+            Format::Jsonl => raw::read_jsonl(
+                &mut raw_table,
+                &source.name,
+                &source.bytes,
+                spec.max_field_bytes,
+                spec.on_error,
+            )?,
+            Format::Text => {
+                raw::read_text(&mut raw_table, &source.name, &source.bytes, spec.text_unit)?;
+            }
             Format::Parquet => unreachable!("handled above"),
         }
         progress(raw_table.rows() as u64, raw_table.bytes);
@@ -81,11 +118,18 @@ fn type_columns(
     // Overrides may name a column as found or as normalised.
     let mut overrides: HashMap<usize, ColumnType> = HashMap::new();
     for (name, ty) in &spec.schema {
-        let index = raw.names.iter().position(|n| n.trim() == name.trim()).or_else(|| normalized.iter().position(|n| n == name));
+        let index = raw
+            .names
+            .iter()
+            .position(|n| n.trim() == name.trim())
+            .or_else(|| normalized.iter().position(|n| n == name));
         let Some(index) = index else {
             return Err(TableError::InvalidSchema {
                 spec: format!("{name}:…"),
-                reason: format!("no column '{name}' in the input (columns: {})", normalized.join(", ")),
+                reason: format!(
+                    "no column '{name}' in the input (columns: {})",
+                    normalized.join(", ")
+                ),
             });
         };
         overrides.insert(index, *ty);
@@ -106,18 +150,31 @@ fn type_columns(
                 }
             }
             for field in schema.fields() {
-                let ty = ColumnType::from_arrow(field.data_type()).ok_or_else(|| TableError::SchemaMismatch {
-                    name: dataset.to_string(),
-                    reason: format!("column '{}' has type {} which text cannot be converted to", field.name(), field.data_type()),
+                let ty = ColumnType::from_arrow(field.data_type()).ok_or_else(|| {
+                    TableError::SchemaMismatch {
+                        name: dataset.to_string(),
+                        reason: format!(
+                            "column '{}' has type {} which text cannot be converted to",
+                            field.name(),
+                            field.data_type()
+                        ),
+                    }
                 })?;
                 let index = normalized.iter().position(|n| n == field.name());
-                let original = field.metadata().get(ORIGINAL_NAME_KEY).cloned().unwrap_or_else(|| field.name().clone());
+                let original = field
+                    .metadata()
+                    .get(ORIGINAL_NAME_KEY)
+                    .cloned()
+                    .unwrap_or_else(|| field.name().clone());
                 target.push((field.name().clone(), index, ty, original));
             }
         }
         None => {
             for (i, name) in normalized.iter().enumerate() {
-                let ty = overrides.get(&i).copied().unwrap_or_else(|| types::infer(&raw.columns[i]));
+                let ty = overrides
+                    .get(&i)
+                    .copied()
+                    .unwrap_or_else(|| types::infer(&raw.columns[i]));
                 target.push((name.clone(), Some(i), ty, raw.names[i].clone()));
             }
         }
@@ -133,15 +190,19 @@ fn type_columns(
         };
         let (array, bad) = types::convert(&raw.columns[*index], *ty);
         for (row, reason) in bad {
-            bad_rows.entry(row).or_insert_with(|| (name.clone(), reason));
+            bad_rows
+                .entry(row)
+                .or_insert_with(|| (name.clone(), reason));
         }
         arrays.push(array);
     }
     let fields: Vec<Field> = target
         .iter()
         .map(|(name, _, ty, original)| {
-            Field::new(name, ty.arrow(), true)
-                .with_metadata(HashMap::from([(ORIGINAL_NAME_KEY.to_string(), original.clone())]))
+            Field::new(name, ty.arrow(), true).with_metadata(HashMap::from([(
+                ORIGINAL_NAME_KEY.to_string(),
+                original.clone(),
+            )]))
         })
         .collect();
     let schema: SchemaRef = Arc::new(Schema::new(fields));
@@ -154,7 +215,12 @@ fn type_columns(
                 .names
                 .iter()
                 .zip(&raw.columns)
-                .map(|(n, c): (&String, &StringArray)| (n.clone(), raw::value(c, row).map_or(serde_json::Value::Null, |v| v.into())))
+                .map(|(n, c): (&String, &StringArray)| {
+                    (
+                        n.clone(),
+                        raw::value(c, row).map_or(serde_json::Value::Null, |v| v.into()),
+                    )
+                })
                 .collect();
             Reject {
                 file: raw.files[file as usize].clone(),
@@ -173,21 +239,36 @@ fn type_columns(
                 .unwrap_or_default();
             return Err(reject_of(row, &column, &reason).into_error());
         }
-        let keep: BooleanArray = (0..rows).map(|r| Some(!bad_rows.contains_key(&r))).collect();
+        let keep: BooleanArray = (0..rows)
+            .map(|r| Some(!bad_rows.contains_key(&r)))
+            .collect();
         batch = filter_record_batch(&batch, &keep)?;
-        rejects.extend(bad_rows.iter().map(|(row, (column, reason))| reject_of(*row, column, reason)));
+        rejects.extend(
+            bad_rows
+                .iter()
+                .map(|(row, (column, reason))| reject_of(*row, column, reason)),
+        );
     }
     let rows = batch.num_rows();
-    Ok(Prepared { batches: chunk(batch), schema, rows, rejects, bytes: raw.bytes })
+    Ok(Prepared {
+        batches: chunk(&batch),
+        schema,
+        rows,
+        rejects,
+        bytes: raw.bytes,
+    })
 }
 
 /// Split into batches of at most 64k rows (zero-copy slices).
-fn chunk(batch: RecordBatch) -> Vec<RecordBatch> {
+fn chunk(batch: &RecordBatch) -> Vec<RecordBatch> {
     const ROWS: usize = 65_536;
     if batch.num_rows() == 0 {
         return Vec::new();
     }
-    (0..batch.num_rows()).step_by(ROWS).map(|start| batch.slice(start, ROWS.min(batch.num_rows() - start))).collect()
+    (0..batch.num_rows())
+        .step_by(ROWS)
+        .map(|start| batch.slice(start, ROWS.min(batch.num_rows() - start)))
+        .collect()
 }
 
 fn prepare_parquet(
@@ -200,7 +281,10 @@ fn prepare_parquet(
     let mut schema: Option<SchemaRef> = None;
     let (mut rows, mut bytes) = (0usize, 0u64);
     for source in sources {
-        let bad = |reason: String| TableError::Source { source_name: source.name.clone(), reason };
+        let bad = |reason: String| TableError::Source {
+            source_name: source.name.clone(),
+            reason,
+        };
         let reader = ParquetRecordBatchReaderBuilder::try_new(source.bytes.clone())
             .map_err(|e| bad(format!("not a readable Parquet file: {e}")))?
             .build()
@@ -223,7 +307,9 @@ fn prepare_parquet(
         if let Some(previous) = &schema
             && previous.fields() != renamed.fields()
         {
-            return Err(bad("its columns differ from the first Parquet file's".into()));
+            return Err(bad(
+                "its columns differ from the first Parquet file's".into()
+            ));
         }
         if let Some(existing) = existing {
             for field in renamed.fields() {
@@ -232,7 +318,11 @@ fn prepare_parquet(
                     _ => {
                         return Err(TableError::SchemaMismatch {
                             name: dataset.into(),
-                            reason: format!("column '{}' ({}) does not match the dataset", field.name(), field.data_type()),
+                            reason: format!(
+                                "column '{}' ({}) does not match the dataset",
+                                field.name(),
+                                field.data_type()
+                            ),
                         });
                     }
                 }
@@ -242,11 +332,20 @@ fn prepare_parquet(
         for batch in reader {
             let batch = batch.map_err(|e| bad(e.to_string()))?;
             rows += batch.num_rows();
-            batches.push(RecordBatch::try_new(Arc::clone(&renamed), batch.columns().to_vec())?);
+            batches.push(RecordBatch::try_new(
+                Arc::clone(&renamed),
+                batch.columns().to_vec(),
+            )?);
         }
         bytes += source.bytes.len() as u64;
         progress(rows as u64, bytes);
     }
     let schema = schema.unwrap_or_else(|| Arc::new(Schema::empty()));
-    Ok(Prepared { batches, schema, rows, rejects: Vec::new(), bytes })
+    Ok(Prepared {
+        batches,
+        schema,
+        rows,
+        rejects: Vec::new(),
+        bytes,
+    })
 }

@@ -28,5 +28,7 @@ pub use output::{OutputFormat, write_batches};
 pub use raw::{CsvOptions, OnError, Reject, TextUnit};
 pub use source::Format;
 pub use sql::SqlOptions;
-pub use tables::{ColumnInfo, DatasetInfo, HistoryEntry, IngestOptions, IngestReport, Mode, Progress, Tables};
+pub use tables::{
+    ColumnInfo, DatasetInfo, HistoryEntry, IngestOptions, IngestReport, Mode, Progress, Tables,
+};
 pub use types::{ColumnType, parse_schema_spec};

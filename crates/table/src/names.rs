@@ -10,15 +10,23 @@ pub const REJECTS_SUFFIX: &str = "__rejects";
 /// Check a dataset name: 1–64 characters, lowercase letters, digits and `_`, starting with a
 /// letter. This keeps names safe as store paths and as SQL identifiers.
 pub fn check_dataset_name(name: &str) -> Result<(), TableError> {
-    let bad = |reason: &str| TableError::InvalidName { name: name.to_string(), reason: reason.into() };
+    let bad = |reason: &str| TableError::InvalidName {
+        name: name.to_string(),
+        reason: reason.into(),
+    };
     if name.is_empty() || name.len() > 64 {
         return Err(bad("must be 1 to 64 characters"));
     }
     if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
         return Err(bad("must start with a lowercase letter"));
     }
-    if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
-        return Err(bad("may hold only lowercase letters, digits and '_' (no '/', '.', spaces)"));
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(bad(
+            "may hold only lowercase letters, digits and '_' (no '/', '.', spaces)",
+        ));
     }
     Ok(())
 }
@@ -71,7 +79,16 @@ mod tests {
         for good in ["permits", "sec_tickers_2", "a"] {
             check_dataset_name(good).unwrap();
         }
-        for bad in ["", "../x", "Permits", "1abc", "a b", "a/b", "a.b", &"x".repeat(65)] {
+        for bad in [
+            "",
+            "../x",
+            "Permits",
+            "1abc",
+            "a b",
+            "a/b",
+            "a.b",
+            &"x".repeat(65),
+        ] {
             assert!(check_dataset_name(bad).is_err(), "{bad}");
         }
         let err = check_dataset_name("../x").unwrap_err().to_string();
@@ -80,13 +97,31 @@ mod tests {
 
     #[test]
     fn columns_are_normalised_and_unique() {
-        let originals: Vec<String> = ["PERMIT#", "  PERMIT_TYPE", "STREET DIRECTION", "Award Amount", "", "2nd", "a", "A"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let originals: Vec<String> = [
+            "PERMIT#",
+            "  PERMIT_TYPE",
+            "STREET DIRECTION",
+            "Award Amount",
+            "",
+            "2nd",
+            "a",
+            "A",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         assert_eq!(
             normalize_columns(&originals),
-            vec!["permit", "permit_type", "street_direction", "award_amount", "column_5", "_2nd", "a", "a_2"]
+            vec![
+                "permit",
+                "permit_type",
+                "street_direction",
+                "award_amount",
+                "column_5",
+                "_2nd",
+                "a",
+                "a_2"
+            ]
         );
     }
 }

@@ -19,7 +19,11 @@ pub enum OutputFormat {
 }
 
 /// Write `batches` to `out` in `format`.
-pub fn write_batches(batches: &[RecordBatch], format: OutputFormat, out: &mut dyn Write) -> Result<(), TableError> {
+pub fn write_batches(
+    batches: &[RecordBatch],
+    format: OutputFormat,
+    out: &mut dyn Write,
+) -> Result<(), TableError> {
     let io = |e: std::io::Error| TableError::query(format!("cannot write output: {e}"));
     match format {
         OutputFormat::Table => {
@@ -34,7 +38,9 @@ pub fn write_batches(batches: &[RecordBatch], format: OutputFormat, out: &mut dy
             writer.finish()?;
         }
         OutputFormat::Csv => {
-            let mut writer = deltalake::arrow::csv::WriterBuilder::new().with_header(true).build(out);
+            let mut writer = deltalake::arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(out);
             for batch in batches {
                 writer.write(batch)?;
             }

@@ -38,7 +38,10 @@ impl Reject {
         TableError::BadRow {
             file: self.file,
             line: self.line,
-            column: self.column.map(|c| format!(", column '{c}'")).unwrap_or_default(),
+            column: self
+                .column
+                .map(|c| format!(", column '{c}'"))
+                .unwrap_or_default(),
             reason: self.reason,
         }
     }
@@ -57,7 +60,11 @@ pub struct CsvOptions {
 
 impl Default for CsvOptions {
     fn default() -> Self {
-        Self { delimiter: None, has_header: true, quote: b'"' }
+        Self {
+            delimiter: None,
+            has_header: true,
+            quote: b'"',
+        }
     }
 }
 
@@ -161,7 +168,9 @@ pub(crate) fn read_csv(
     max_field_bytes: usize,
     on_error: OnError,
 ) -> Result<(), TableError> {
-    let delimiter = options.delimiter.unwrap_or(if file.ends_with(".tsv") { b'\t' } else { b',' });
+    let delimiter = options
+        .delimiter
+        .unwrap_or(if file.ends_with(".tsv") { b'\t' } else { b',' });
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .quote(options.quote)
@@ -170,16 +179,22 @@ pub(crate) fn read_csv(
         .from_reader(bytes);
     let file_index = table.add_file(file);
     table.bytes += bytes.len() as u64;
-    let mut records = reader.byte_records();
+    let records = reader.byte_records();
     let mut columns: Vec<usize> = Vec::new();
     let mut record_no = 0u64;
-    while let Some(record) = records.next() {
+    for record in records {
         record_no += 1;
         let record = match record {
             Ok(record) => record,
             Err(e) => {
                 let line = e.position().map_or(record_no, |p| p.line());
-                let reject = Reject { file: file.into(), line, column: None, reason: format!("unreadable CSV record: {e}"), record: String::new() };
+                let reject = Reject {
+                    file: file.into(),
+                    line,
+                    column: None,
+                    reason: format!("unreadable CSV record: {e}"),
+                    record: String::new(),
+                };
                 table.reject(OnError::Fail, reject)?;
                 continue;
             }
@@ -191,11 +206,13 @@ pub(crate) fn read_csv(
                     .iter()
                     .enumerate()
                     .map(|(i, field)| {
-                        std::str::from_utf8(field).map(str::to_string).map_err(|_| TableError::BadRow {
-                            file: file.into(),
-                            line,
-                            column: format!(", header field {}", i + 1),
-                            reason: "the header is not valid UTF-8".into(),
+                        std::str::from_utf8(field).map(str::to_string).map_err(|_| {
+                            TableError::BadRow {
+                                file: file.into(),
+                                line,
+                                column: format!(", header field {}", i + 1),
+                                reason: "the header is not valid UTF-8".into(),
+                            }
                         })
                     })
                     .collect::<Result<_, _>>()?
@@ -203,8 +220,12 @@ pub(crate) fn read_csv(
                 (1..=record.len()).map(|i| format!("column_{i}")).collect()
             };
             if names.is_empty() {
-                return Err(TableError::Source { source_name: file.into(), reason: "the CSV header is empty".into() });
+                return Err(TableError::Source {
+                    source_name: file.into(),
+                    reason: "the CSV header is empty".into(),
+                });
             }
+            let names = distinct(names);
             columns = names.iter().map(|n| table.column(n)).collect();
             if options.has_header {
                 continue;
@@ -213,7 +234,16 @@ pub(crate) fn read_csv(
         let raw = || String::from_utf8_lossy(record.as_slice()).into_owned();
         if record.len() != columns.len() {
             let reason = format!("expected {} fields, found {}", columns.len(), record.len());
-            table.reject(on_error, Reject { file: file.into(), line, column: None, reason, record: raw() })?;
+            table.reject(
+                on_error,
+                Reject {
+                    file: file.into(),
+                    line,
+                    column: None,
+                    reason,
+                    record: raw(),
+                },
+            )?;
             continue;
         }
         let mut values = Vec::with_capacity(columns.len());
@@ -221,28 +251,66 @@ pub(crate) fn read_csv(
         for (i, field) in record.iter().enumerate() {
             let name = &table.names[columns[i]];
             if field.len() > max_field_bytes {
-                bad = Some((name.clone(), format!("field of {} bytes is over the {max_field_bytes}-byte limit", field.len())));
+                bad = Some((
+                    name.clone(),
+                    format!(
+                        "field of {} bytes is over the {max_field_bytes}-byte limit",
+                        field.len()
+                    ),
+                ));
                 break;
             }
             match std::str::from_utf8(field) {
                 Ok("") => values.push((columns[i], None)),
                 Ok(text) => values.push((columns[i], Some(text))),
                 Err(e) => {
-                    bad = Some((name.clone(), format!("invalid UTF-8 at byte {}", e.valid_up_to())));
+                    bad = Some((
+                        name.clone(),
+                        format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+                    ));
                     break;
                 }
             }
         }
         if let Some((column, reason)) = bad {
-            table.reject(on_error, Reject { file: file.into(), line, column: Some(column), reason, record: raw() })?;
+            table.reject(
+                on_error,
+                Reject {
+                    file: file.into(),
+                    line,
+                    column: Some(column),
+                    reason,
+                    record: raw(),
+                },
+            )?;
             continue;
         }
         table.push(file_index, line, &values);
     }
     if columns.is_empty() {
-        return Err(TableError::Source { source_name: file.into(), reason: "the CSV file is empty".into() });
+        return Err(TableError::Source {
+            source_name: file.into(),
+            reason: "the CSV file is empty".into(),
+        });
     }
     Ok(())
+}
+
+/// Make repeated header names distinct (`a`, `a (2)`), so no column overwrites another.
+fn distinct(names: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    names
+        .into_iter()
+        .map(|name| {
+            let mut candidate = name.clone();
+            let mut n = 2;
+            while !seen.insert(candidate.clone()) {
+                candidate = format!("{name} ({n})");
+                n += 1;
+            }
+            candidate
+        })
+        .collect()
 }
 
 /// Render a JSON value as a cell: scalars as text, objects and arrays as JSON.
@@ -257,7 +325,11 @@ fn cell(value: &Value) -> Option<String> {
 }
 
 fn line_of(bytes: &[u8], offset: usize) -> u64 {
-    bytes[..offset.min(bytes.len())].iter().filter(|b| **b == b'\n').count() as u64 + 1
+    bytes[..offset.min(bytes.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count() as u64
+        + 1
 }
 
 fn push_object(
@@ -272,8 +344,12 @@ fn push_object(
         .into_iter()
         .chain(object.iter().map(|(k, v)| (k.clone(), cell(v))))
         .collect();
-    let indexed: Vec<(usize, Option<String>)> = cells.into_iter().map(|(k, v)| (table.column(&k), v)).collect();
-    let values: Vec<(usize, Option<&str>)> = indexed.iter().map(|(i, v)| (*i, v.as_deref())).collect();
+    let indexed: Vec<(usize, Option<String>)> = cells
+        .into_iter()
+        .map(|(k, v)| (table.column(&k), v))
+        .collect();
+    let values: Vec<(usize, Option<&str>)> =
+        indexed.iter().map(|(i, v)| (*i, v.as_deref())).collect();
     table.push(file_index, line, &values);
 }
 
@@ -294,7 +370,8 @@ pub(crate) fn read_json(
         reason: format!("invalid JSON: {e}"),
     };
     let document: Box<RawValue> = serde_json::from_slice(bytes).map_err(syntax)?;
-    let offset = |raw: &RawValue| (raw.get().as_ptr() as usize).saturating_sub(bytes.as_ptr() as usize);
+    let offset =
+        |raw: &RawValue| (raw.get().as_ptr() as usize).saturating_sub(bytes.as_ptr() as usize);
     let text = document.get().trim_start();
     if text.starts_with('[') {
         let items: Vec<&RawValue> = serde_json::from_str(document.get()).map_err(syntax)?;
@@ -303,31 +380,64 @@ pub(crate) fn read_json(
             match serde_json::from_str::<Value>(item.get()) {
                 Ok(Value::Object(object)) => push_object(table, file_index, line, None, &object),
                 Ok(_) | Err(_) => {
-                    let reject = Reject { file: file.into(), line, column: None, reason: "array element is not a JSON object".into(), record: item.get().chars().take(1000).collect() };
+                    let reject = Reject {
+                        file: file.into(),
+                        line,
+                        column: None,
+                        reason: "array element is not a JSON object".into(),
+                        record: item.get().chars().take(1000).collect(),
+                    };
                     table.reject(on_error, reject)?;
                 }
             }
         }
         return Ok(());
     }
-    let object: serde_json::Map<String, Value> = serde_json::from_str(document.get()).map_err(|_| TableError::Source {
-        source_name: file.into(),
-        reason: "a JSON document must be an array of objects or an object".into(),
-    })?;
-    if let (Some(Value::Array(fields)), Some(Value::Array(data))) = (object.get("fields"), object.get("data")) {
-        let names: Vec<String> = fields.iter().map(|f| f.as_str().map(str::to_string).unwrap_or_else(|| f.to_string())).collect();
+    let object: serde_json::Map<String, Value> =
+        serde_json::from_str(document.get()).map_err(|_| TableError::Source {
+            source_name: file.into(),
+            reason: "a JSON document must be an array of objects or an object".into(),
+        })?;
+    if let (Some(Value::Array(fields)), Some(Value::Array(data))) =
+        (object.get("fields"), object.get("data"))
+    {
+        let names: Vec<String> = fields
+            .iter()
+            .map(|f| {
+                f.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| f.to_string())
+            })
+            .collect();
         let columns: Vec<usize> = names.iter().map(|n| table.column(n)).collect();
         for (i, row) in data.iter().enumerate() {
             let row_text = || row.to_string().chars().take(1000).collect();
             match row {
                 Value::Array(values) if values.len() == columns.len() => {
                     let cells: Vec<Option<String>> = values.iter().map(cell).collect();
-                    let values: Vec<(usize, Option<&str>)> = columns.iter().copied().zip(cells.iter().map(|c| c.as_deref())).collect();
+                    let values: Vec<(usize, Option<&str>)> = columns
+                        .iter()
+                        .copied()
+                        .zip(cells.iter().map(|c| c.as_deref()))
+                        .collect();
                     table.push(file_index, i as u64 + 1, &values);
                 }
                 _ => {
-                    let reason = format!("data row {} does not have the {} fields named in \"fields\"", i + 1, columns.len());
-                    table.reject(on_error, Reject { file: file.into(), line: i as u64 + 1, column: None, reason, record: row_text() })?;
+                    let reason = format!(
+                        "data row {} does not have the {} fields named in \"fields\"",
+                        i + 1,
+                        columns.len()
+                    );
+                    table.reject(
+                        on_error,
+                        Reject {
+                            file: file.into(),
+                            line: i as u64 + 1,
+                            column: None,
+                            reason,
+                            record: row_text(),
+                        },
+                    )?;
                 }
             }
         }
@@ -335,9 +445,17 @@ pub(crate) fn read_json(
     }
     for (i, (key, value)) in object.iter().enumerate() {
         match value {
-            Value::Object(row) => push_object(table, file_index, i as u64 + 1, Some(("key", key)), row),
+            Value::Object(row) => {
+                push_object(table, file_index, i as u64 + 1, Some(("key", key)), row);
+            }
             _ => {
-                let reject = Reject { file: file.into(), line: i as u64 + 1, column: None, reason: format!("value of key '{key}' is not a JSON object"), record: value.to_string().chars().take(1000).collect() };
+                let reject = Reject {
+                    file: file.into(),
+                    line: i as u64 + 1,
+                    column: None,
+                    reason: format!("value of key '{key}' is not a JSON object"),
+                    record: value.to_string().chars().take(1000).collect(),
+                };
                 table.reject(on_error, reject)?;
             }
         }
@@ -362,19 +480,49 @@ pub(crate) fn read_jsonl(
         }
         let record = || String::from_utf8_lossy(line).chars().take(1000).collect();
         if line.len() > max_field_bytes {
-            let reason = format!("line of {} bytes is over the {max_field_bytes}-byte limit", line.len());
-            table.reject(on_error, Reject { file: file.into(), line: line_no, column: None, reason, record: record() })?;
+            let reason = format!(
+                "line of {} bytes is over the {max_field_bytes}-byte limit",
+                line.len()
+            );
+            table.reject(
+                on_error,
+                Reject {
+                    file: file.into(),
+                    line: line_no,
+                    column: None,
+                    reason,
+                    record: record(),
+                },
+            )?;
             continue;
         }
         match serde_json::from_slice::<Value>(line) {
             Ok(Value::Object(object)) => push_object(table, file_index, line_no, None, &object),
             Ok(_) => {
                 let reason = "not a JSON object".to_string();
-                table.reject(on_error, Reject { file: file.into(), line: line_no, column: None, reason, record: record() })?;
+                table.reject(
+                    on_error,
+                    Reject {
+                        file: file.into(),
+                        line: line_no,
+                        column: None,
+                        reason,
+                        record: record(),
+                    },
+                )?;
             }
             Err(e) => {
                 let reason = format!("invalid JSON: {e}");
-                table.reject(on_error, Reject { file: file.into(), line: line_no, column: None, reason, record: record() })?;
+                table.reject(
+                    on_error,
+                    Reject {
+                        file: file.into(),
+                        line: line_no,
+                        column: None,
+                        reason,
+                        record: record(),
+                    },
+                )?;
             }
         }
     }
@@ -403,7 +551,11 @@ pub(crate) fn read_text(
             table.push(file_index, 1, &[(path, Some(file)), (body, Some(text))]);
         }
         TextUnit::Paragraph => {
-            let (paragraph_col, line_col, body) = (table.column("paragraph"), table.column("line"), table.column("text"));
+            let (paragraph_col, line_col, body) = (
+                table.column("paragraph"),
+                table.column("line"),
+                table.column("text"),
+            );
             let mut paragraph = Vec::new();
             let mut start = 0u64;
             let mut count = 0u64;
@@ -414,7 +566,16 @@ pub(crate) fn read_text(
                         count += 1;
                         let joined = paragraph.join("\n");
                         let (n, l) = (count.to_string(), start.to_string());
-                        table.push(file_index, start, &[(path, Some(file)), (paragraph_col, Some(&n)), (line_col, Some(&l)), (body, Some(&joined))]);
+                        table.push(
+                            file_index,
+                            start,
+                            &[
+                                (path, Some(file)),
+                                (paragraph_col, Some(&n)),
+                                (line_col, Some(&l)),
+                                (body, Some(&joined)),
+                            ],
+                        );
                         paragraph.clear();
                     }
                 } else {

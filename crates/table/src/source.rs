@@ -53,7 +53,10 @@ pub(crate) struct SourceFile {
 }
 
 fn source_error(source: &str, reason: impl Into<String>) -> TableError {
-    TableError::Source { source_name: source.to_string(), reason: reason.into() }
+    TableError::Source {
+        source_name: source.to_string(),
+        reason: reason.into(),
+    }
 }
 
 /// Read every file of `source` whose format is known (or forced).
@@ -83,14 +86,24 @@ pub(crate) async fn collect(
                 .get(&Path::from(name))
                 .await
                 .map_err(|e| source_error(source, format!("nothing found there ({e})")))?;
-            let bytes = got.bytes().await.map_err(|e| source_error(source, e.to_string()))?;
+            let bytes = got
+                .bytes()
+                .await
+                .map_err(|e| source_error(source, e.to_string()))?;
             found.push((source.to_string(), bytes));
         } else {
             let mut keys: Vec<Path> = objects.into_iter().map(|m| m.location).collect();
             keys.sort();
             for key in keys {
-                let got = store.object_store().get(&key).await.map_err(|e| source_error(source, e.to_string()))?;
-                let bytes = got.bytes().await.map_err(|e| source_error(source, e.to_string()))?;
+                let got = store
+                    .object_store()
+                    .get(&key)
+                    .await
+                    .map_err(|e| source_error(source, e.to_string()))?;
+                let bytes = got
+                    .bytes()
+                    .await
+                    .map_err(|e| source_error(source, e.to_string()))?;
                 found.push((format!("{}/{key}", source.trim_end_matches('/')), bytes));
             }
         }
@@ -105,7 +118,8 @@ pub(crate) async fn collect(
             files.push(path.to_path_buf());
         }
         for file in files {
-            let bytes = std::fs::read(&file).map_err(|e| source_error(&file.display().to_string(), e.to_string()))?;
+            let bytes = std::fs::read(&file)
+                .map_err(|e| source_error(&file.display().to_string(), e.to_string()))?;
             found.push((file.display().to_string(), Bytes::from(bytes)));
         }
     }
@@ -113,7 +127,11 @@ pub(crate) async fn collect(
     let mut unknown = Vec::new();
     for (name, bytes) in found {
         match forced.or_else(|| Format::from_name(&name)) {
-            Some(format) => out.push(SourceFile { name, format, bytes }),
+            Some(format) => out.push(SourceFile {
+                name,
+                format,
+                bytes,
+            }),
             None => unknown.push(name),
         }
     }
@@ -171,7 +189,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.csv"), "x\n1\n").unwrap();
         std::fs::write(dir.path().join("b.xlsx"), "??").unwrap();
-        let err = collect(dir.path().to_str().unwrap(), None, &[]).await.unwrap_err().to_string();
+        let err = collect(dir.path().to_str().unwrap(), None, &[])
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("b.xlsx"), "{err}");
     }
 }

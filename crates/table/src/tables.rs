@@ -11,21 +11,23 @@ use std::time::Instant;
 use deltalake::arrow::array::{RecordBatch, StringArray, TimestampMicrosecondArray, UInt64Array};
 use deltalake::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use deltalake::kernel::transaction::CommitProperties;
-use deltalake::logstore::{LogStore, LogStoreFactory, ObjectStoreRef, StorageConfig, default_logstore, logstore_factories};
-use deltalake::protocol::SaveMode;
+use deltalake::logstore::{
+    LogStore, LogStoreFactory, ObjectStoreRef, StorageConfig, default_logstore, logstore_factories,
+};
 use deltalake::operations::write::SchemaMode;
+use deltalake::protocol::SaveMode;
 use deltalake::{DeltaResult, DeltaTable, DeltaTableBuilder};
 use futures::{StreamExt, TryStreamExt};
 use lakehouse_store::{SortedListing, Store};
 use object_store::path::Path;
 use url::Url;
 
+use crate::TableError;
 use crate::ingest::{self, ORIGINAL_NAME_KEY, ReadSpec};
 use crate::names::{REJECTS_SUFFIX, check_dataset_name};
 use crate::raw::{CsvOptions, OnError, Reject, TextUnit};
 use crate::source::{self, Format};
 use crate::types::parse_schema_spec;
-use crate::TableError;
 
 /// The URL scheme under which Lakehouse hands its own store to delta-rs.
 const SCHEME: &str = "lakehouse";
@@ -43,7 +45,12 @@ impl LogStoreFactory for LakehouseLogStores {
         location: &Url,
         options: &StorageConfig,
     ) -> DeltaResult<Arc<dyn LogStore>> {
-        Ok(default_logstore(prefixed_store, root_store, location, options))
+        Ok(default_logstore(
+            prefixed_store,
+            root_store,
+            location,
+            options,
+        ))
     }
 }
 
@@ -90,16 +97,18 @@ pub struct IngestOptions {
 
 impl std::fmt::Debug for IngestOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IngestOptions").field("mode", &self.mode).field("format", &self.format).field("spec", &self.spec).finish()
+        f.debug_struct("IngestOptions")
+            .field("mode", &self.mode)
+            .field("format", &self.format)
+            .field("spec", &self.spec)
+            .finish()
     }
 }
 
 impl IngestOptions {
     /// Defaults: append, format from file names, stop on the first bad row, 1 MiB field limit.
     pub fn new() -> Self {
-        let mut options = Self::default();
-        options.spec.max_field_bytes = 1 << 20;
-        options
+        Self::default()
     }
     /// Append or overwrite.
     pub fn with_mode(mut self, mode: Mode) -> Self {
@@ -138,7 +147,10 @@ impl IngestOptions {
     }
     /// Backend options for a store-URL source (as for `Store::open_with_options`); by default
     /// the environment's (`AWS_*`).
-    pub fn with_source_options(mut self, options: impl IntoIterator<Item = (String, String)>) -> Self {
+    pub fn with_source_options(
+        mut self,
+        options: impl IntoIterator<Item = (String, String)>,
+    ) -> Self {
         self.source_options = options.into_iter().collect();
         self
     }
@@ -253,14 +265,24 @@ impl Tables {
         match self.store.object_store().list(Some(&log)).next().await {
             None => Ok(false),
             Some(Ok(_)) => Ok(true),
-            Some(Err(source)) => Err(TableError::Store { key: log.to_string(), source }),
+            Some(Err(source)) => Err(TableError::Store {
+                key: log.to_string(),
+                source,
+            }),
         }
     }
 
     async fn not_found(&self, name: &str) -> TableError {
         let names = self.names().await.unwrap_or_default();
-        let hint = if names.is_empty() { " (there are no datasets yet)".to_string() } else { format!(" (datasets: {})", names.join(", ")) };
-        TableError::NotFound { name: name.to_string(), hint }
+        let hint = if names.is_empty() {
+            " (there are no datasets yet)".to_string()
+        } else {
+            format!(" (datasets: {})", names.join(", "))
+        };
+        TableError::NotFound {
+            name: name.to_string(),
+            hint,
+        }
     }
 
     /// Open dataset `name`, at `version` if given.
@@ -269,15 +291,24 @@ impl Tables {
         if !self.exists(name).await? {
             return Err(self.not_found(name).await);
         }
-        let mut table = self.builder(name)?.load().await.map_err(|e| TableError::delta(name, e))?;
+        let mut table = self
+            .builder(name)?
+            .load()
+            .await
+            .map_err(|e| TableError::delta(name, e))?;
         if let Some(version) = version {
             let latest = table.version().unwrap_or(0);
             if version > latest {
                 return Err(TableError::Query {
-                    reason: format!("dataset '{name}' has no version {version} (its versions are 0 to {latest})"),
+                    reason: format!(
+                        "dataset '{name}' has no version {version} (its versions are 0 to {latest})"
+                    ),
                 });
             }
-            table.load_version(version).await.map_err(|e| TableError::delta(name, e))?;
+            table
+                .load_version(version)
+                .await
+                .map_err(|e| TableError::delta(name, e))?;
         }
         Ok(table)
     }
@@ -301,7 +332,10 @@ impl Tables {
             .object_store()
             .list_with_delimiter(Some(&prefix))
             .await
-            .map_err(|source| TableError::Store { key: prefix.to_string(), source })?;
+            .map_err(|source| TableError::Store {
+                key: prefix.to_string(),
+                source,
+            })?;
         let mut names: Vec<String> = listing
             .common_prefixes
             .iter()
@@ -328,10 +362,18 @@ impl Tables {
     }
 
     /// The commits of dataset `name`, newest first.
-    pub async fn history(&self, name: &str, limit: Option<usize>) -> Result<Vec<HistoryEntry>, TableError> {
+    pub async fn history(
+        &self,
+        name: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<HistoryEntry>, TableError> {
         let table = self.open(name, None).await?;
         let latest = table.version().unwrap_or(0);
-        let commits: Vec<_> = table.history(limit).try_collect().await.map_err(|e| TableError::delta(name, e))?;
+        let commits: Vec<_> = table
+            .history(limit)
+            .try_collect()
+            .await
+            .map_err(|e| TableError::delta(name, e))?;
         Ok(commits
             .into_iter()
             .enumerate()
@@ -340,14 +382,25 @@ impl Tables {
                 if let Some(params) = &c.operation_parameters {
                     details.extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
                 }
-                details.extend(c.info.iter().filter(|(k, _)| k.starts_with("lakehouse.")).map(|(k, v)| (k.clone(), v.clone())));
-                HistoryEntry { version: latest.saturating_sub(i as u64), timestamp: c.timestamp, operation: c.operation.clone(), details: details.into() }
+                details.extend(
+                    c.info
+                        .iter()
+                        .filter(|(k, _)| k.starts_with("lakehouse."))
+                        .map(|(k, v)| (k.clone(), v.clone())),
+                );
+                HistoryEntry {
+                    version: latest.saturating_sub(i as u64),
+                    timestamp: c.timestamp,
+                    operation: c.operation.clone(),
+                    details: details.into(),
+                }
             })
             .collect())
     }
 
-    /// Delete dataset `name` (and its rejects) from the store: every object under
-    /// `tables/<name>/`. Returns how many objects were deleted.
+    /// Delete dataset `name` from the store: every object under `tables/<name>/`, all versions.
+    /// Its `<name>__rejects` dataset, if any, is a dataset of its own and stays. Returns how many
+    /// objects were deleted.
     pub async fn drop_dataset(&self, name: &str) -> Result<usize, TableError> {
         check_dataset_name(name)?;
         if !self.exists(name).await? {
@@ -356,16 +409,25 @@ impl Tables {
         let prefix = Path::from(format!("tables/{name}"));
         let store = self.store.object_store();
         let locations = store.list(Some(&prefix)).map_ok(|m| m.location).boxed();
-        let deleted: Vec<Path> = store
-            .delete_stream(locations)
-            .try_collect()
-            .await
-            .map_err(|source| TableError::Store { key: prefix.to_string(), source })?;
+        let deleted: Vec<Path> =
+            store
+                .delete_stream(locations)
+                .try_collect()
+                .await
+                .map_err(|source| TableError::Store {
+                    key: prefix.to_string(),
+                    source,
+                })?;
         Ok(deleted.len())
     }
 
     /// Ingest `source` (a local file or folder, or a store URL) into dataset `name`.
-    pub async fn ingest(&self, name: &str, source: &str, options: IngestOptions) -> Result<IngestReport, TableError> {
+    pub async fn ingest(
+        &self,
+        name: &str,
+        source: &str,
+        options: IngestOptions,
+    ) -> Result<IngestReport, TableError> {
         let started = Instant::now();
         check_dataset_name(name)?;
         let mut spec = options.spec.clone();
@@ -377,14 +439,22 @@ impl Tables {
         let exists = self.exists(name).await?;
         let existing = if exists && options.mode == Mode::Append {
             let table = self.open(name, None).await?;
-            Some(table.snapshot().map_err(|e| TableError::delta(name, e))?.snapshot().arrow_schema())
+            Some(
+                table
+                    .snapshot()
+                    .map_err(|e| TableError::delta(name, e))?
+                    .snapshot()
+                    .arrow_schema(),
+            )
         } else {
             None
         };
         if existing.is_some() && !spec.schema.is_empty() {
             return Err(TableError::InvalidSchema {
                 spec: options.schema_spec.clone().unwrap_or_default(),
-                reason: format!("dataset '{name}' exists, so its types apply; use --mode overwrite to change them"),
+                reason: format!(
+                    "dataset '{name}' exists, so its types apply; use --mode overwrite to change them"
+                ),
             });
         }
         let progress = options.progress.clone();
@@ -392,37 +462,59 @@ impl Tables {
         let prepared = tokio::task::spawn_blocking(move || {
             let report = |rows, bytes| {
                 if let Some(progress) = &progress {
-                    progress(Progress { rows, bytes, total_bytes });
+                    progress(Progress {
+                        rows,
+                        bytes,
+                        total_bytes,
+                    });
                 }
             };
-            ingest::prepare(&dataset, &sources, &spec, existing.as_deref(), &report).map(|p| (p, sources.len()))
+            ingest::prepare(&dataset, &sources, &spec, existing.as_deref(), &report)
+                .map(|p| (p, sources.len()))
         })
         .await
         .map_err(|e| TableError::query(format!("ingest task failed: {e}")))?;
         let (prepared, files) = prepared?;
 
-        let table = self.builder(name)?.build().map_err(|e| TableError::delta(name, e))?;
-        let table = if exists { self.open(name, None).await? } else { table };
+        let table = if exists {
+            self.open(name, None).await?
+        } else {
+            self.builder(name)?
+                .build()
+                .map_err(|e| TableError::delta(name, e))?
+        };
         let commit = CommitProperties::default().with_metadata([
             ("lakehouse.source".to_string(), serde_json::json!(source)),
-            ("lakehouse.rows".to_string(), serde_json::json!(prepared.rows)),
-            ("lakehouse.rejected".to_string(), serde_json::json!(prepared.rejects.len())),
+            (
+                "lakehouse.rows".to_string(),
+                serde_json::json!(prepared.rows),
+            ),
+            (
+                "lakehouse.rejected".to_string(),
+                serde_json::json!(prepared.rejects.len()),
+            ),
         ]);
         let mut write = if prepared.batches.is_empty() {
             table.write(vec![RecordBatch::new_empty(Arc::clone(&prepared.schema))])
         } else {
             table.write(prepared.batches)
         };
-        write = write.with_commit_properties(commit).with_save_mode(match options.mode {
-            Mode::Append => SaveMode::Append,
-            Mode::Overwrite => SaveMode::Overwrite,
-        });
+        write = write
+            .with_commit_properties(commit)
+            .with_save_mode(match options.mode {
+                Mode::Append => SaveMode::Append,
+                Mode::Overwrite => SaveMode::Overwrite,
+            });
         if options.mode == Mode::Overwrite {
             write = write.with_schema_mode(SchemaMode::Overwrite);
         }
         let table = write.await.map_err(|e| TableError::delta(name, e))?;
         let rejected = prepared.rejects.len();
-        let rejects_dataset = if rejected > 0 { Some(self.write_rejects(name, prepared.rejects).await?) } else { None };
+        let rejects_dataset = if rejected > 0 {
+            Some(self.write_rejects(name, prepared.rejects).await?)
+        } else {
+            None
+        };
         let mut report = IngestReport {
             dataset: name.to_string(),
             version: table.version().unwrap_or(0),
@@ -448,25 +540,47 @@ impl Tables {
             Field::new("column", DataType::Utf8, true),
             Field::new("reason", DataType::Utf8, false),
             Field::new("record", DataType::Utf8, false),
-            Field::new("rejected_at", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), false),
+            Field::new(
+                "rejected_at",
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                false,
+            ),
         ]));
         let batch = RecordBatch::try_new(
             schema,
             vec![
-                Arc::new(StringArray::from_iter_values(rejects.iter().map(|r| r.file.as_str()))),
-                Arc::new(UInt64Array::from_iter_values(rejects.iter().map(|r| r.line))),
-                Arc::new(StringArray::from_iter(rejects.iter().map(|r| r.column.as_deref()))),
-                Arc::new(StringArray::from_iter_values(rejects.iter().map(|r| r.reason.as_str()))),
-                Arc::new(StringArray::from_iter_values(rejects.iter().map(|r| r.record.as_str()))),
-                Arc::new(TimestampMicrosecondArray::from(vec![now; rejects.len()]).with_timezone("UTC")),
+                Arc::new(StringArray::from_iter_values(
+                    rejects.iter().map(|r| r.file.as_str()),
+                )),
+                Arc::new(UInt64Array::from_iter_values(
+                    rejects.iter().map(|r| r.line),
+                )),
+                Arc::new(StringArray::from_iter(
+                    rejects.iter().map(|r| r.column.as_deref()),
+                )),
+                Arc::new(StringArray::from_iter_values(
+                    rejects.iter().map(|r| r.reason.as_str()),
+                )),
+                Arc::new(StringArray::from_iter_values(
+                    rejects.iter().map(|r| r.record.as_str()),
+                )),
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![now; rejects.len()]).with_timezone("UTC"),
+                ),
             ],
         )?;
         let table = if self.exists(&dataset).await? {
             self.open(&dataset, None).await?
         } else {
-            self.builder(&dataset)?.build().map_err(|e| TableError::delta(&dataset, e))?
+            self.builder(&dataset)?
+                .build()
+                .map_err(|e| TableError::delta(&dataset, e))?
         };
-        table.write(vec![batch]).with_save_mode(SaveMode::Append).await.map_err(|e| TableError::delta(&dataset, e))?;
+        table
+            .write(vec![batch])
+            .with_save_mode(SaveMode::Append)
+            .await
+            .map_err(|e| TableError::delta(&dataset, e))?;
         Ok(dataset)
     }
 }
@@ -481,7 +595,10 @@ fn info(name: &str, table: &DeltaTable) -> Result<DatasetInfo, TableError> {
         if let Some(stats) = file.stats()
             && let Ok(stats) = serde_json::from_str::<HashMap<String, serde_json::Value>>(&stats)
         {
-            rows += stats.get("numRecords").and_then(serde_json::Value::as_u64).unwrap_or(0);
+            rows += stats
+                .get("numRecords")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0);
         }
     }
     let columns = schema
@@ -490,9 +607,19 @@ fn info(name: &str, table: &DeltaTable) -> Result<DatasetInfo, TableError> {
         .map(|f| ColumnInfo {
             name: f.name().clone(),
             data_type: f.data_type().to_string(),
-            original_name: f.metadata().get(ORIGINAL_NAME_KEY).filter(|o| *o != f.name()).cloned(),
+            original_name: f
+                .metadata()
+                .get(ORIGINAL_NAME_KEY)
+                .filter(|o| *o != f.name())
+                .cloned(),
         })
         .collect();
-    Ok(DatasetInfo { name: name.to_string(), version: table.version().unwrap_or(0), rows, files, bytes, columns })
+    Ok(DatasetInfo {
+        name: name.to_string(),
+        version: table.version().unwrap_or(0),
+        rows,
+        files,
+        bytes,
+        columns,
+    })
 }
-

@@ -85,7 +85,10 @@ impl ColumnType {
 
 /// Parse `col:type,col:type` into pairs; names are matched later, raw or normalised.
 pub fn parse_schema_spec(spec: &str) -> Result<Vec<(String, ColumnType)>, TableError> {
-    let bad = |reason: String| TableError::InvalidSchema { spec: spec.to_string(), reason };
+    let bad = |reason: String| TableError::InvalidSchema {
+        spec: spec.to_string(),
+        reason,
+    };
     spec.split(',')
         .filter(|part| !part.trim().is_empty())
         .map(|part| {
@@ -93,7 +96,9 @@ pub fn parse_schema_spec(spec: &str) -> Result<Vec<(String, ColumnType)>, TableE
                 .rsplit_once(':')
                 .ok_or_else(|| bad(format!("'{part}' is not <column>:<type>")))?;
             let ty = ColumnType::parse(ty).ok_or_else(|| {
-                bad(format!("unknown type '{ty}' (use int, float, bool, date, timestamp, string)"))
+                bad(format!(
+                    "unknown type '{ty}' (use int, float, bool, date, timestamp, string)"
+                ))
             })?;
             Ok((name.trim().to_string(), ty))
         })
@@ -163,11 +168,19 @@ fn parse_timestamp(s: &str) -> Option<i64> {
 
 /// The narrowest type every non-null value of `column` fits.
 pub(crate) fn infer(column: &StringArray) -> ColumnType {
-    let mut candidates = [ColumnType::Int, ColumnType::Float, ColumnType::Bool, ColumnType::Date, ColumnType::Timestamp];
+    let mut candidates = [
+        ColumnType::Int,
+        ColumnType::Float,
+        ColumnType::Bool,
+        ColumnType::Date,
+        ColumnType::Timestamp,
+    ];
     let mut alive = [true; 5];
     let mut seen = false;
     for row in 0..column.len() {
-        let Some(v) = value(column, row) else { continue };
+        let Some(v) = value(column, row) else {
+            continue;
+        };
         seen = true;
         for (i, ty) in candidates.iter().enumerate() {
             if alive[i] && !fits(*ty, v) {
@@ -181,13 +194,18 @@ pub(crate) fn infer(column: &StringArray) -> ColumnType {
     if !seen {
         return ColumnType::String;
     }
-    candidates.iter_mut().zip(alive).find(|(_, a)| *a).map_or(ColumnType::String, |(t, _)| *t)
+    candidates
+        .iter_mut()
+        .zip(alive)
+        .find(|(_, a)| *a)
+        .map_or(ColumnType::String, |(t, _)| *t)
 }
 
 fn fits(ty: ColumnType, v: &str) -> bool {
     match ty {
         ColumnType::Int => is_int(v) && v.parse::<i64>().is_ok(),
-        ColumnType::Float => parse_float(v).is_some(),
+        // A run of digits too long for an integer is an identifier, not an approximate number.
+        ColumnType::Float => parse_float(v).is_some() && (v.contains(['.', 'e', 'E']) || is_int(v)),
         ColumnType::Bool => parse_bool(v).is_some(),
         ColumnType::Date => parse_date(v).is_some(),
         ColumnType::Timestamp => parse_timestamp(v).is_some(),
@@ -300,27 +318,67 @@ mod tests {
 
     #[test]
     fn inference_picks_the_narrowest_type() {
-        assert_eq!(infer(&strings(&[Some("1"), None, Some("-20")])), ColumnType::Int);
-        assert_eq!(infer(&strings(&[Some("1"), Some("2.5")])), ColumnType::Float);
-        assert_eq!(infer(&strings(&[Some("-136000000.00"), Some("25222.00")])), ColumnType::Float);
-        assert_eq!(infer(&strings(&[Some("TRUE"), Some("false")])), ColumnType::Bool);
-        assert_eq!(infer(&strings(&[Some("2025-01-31"), Some("2025-12-01")])), ColumnType::Date);
-        assert_eq!(infer(&strings(&[Some("2025-01-31 10:00:00")])), ColumnType::Timestamp);
+        assert_eq!(
+            infer(&strings(&[Some("1"), None, Some("-20")])),
+            ColumnType::Int
+        );
+        assert_eq!(
+            infer(&strings(&[Some("1"), Some("2.5")])),
+            ColumnType::Float
+        );
+        assert_eq!(
+            infer(&strings(&[Some("-136000000.00"), Some("25222.00")])),
+            ColumnType::Float
+        );
+        assert_eq!(
+            infer(&strings(&[Some("TRUE"), Some("false")])),
+            ColumnType::Bool
+        );
+        assert_eq!(
+            infer(&strings(&[Some("2025-01-31"), Some("2025-12-01")])),
+            ColumnType::Date
+        );
+        assert_eq!(
+            infer(&strings(&[Some("2025-01-31 10:00:00")])),
+            ColumnType::Timestamp
+        );
         assert_eq!(infer(&strings(&[None, None])), ColumnType::String);
     }
 
     #[test]
     fn identifiers_and_odd_dates_stay_text() {
-        assert_eq!(infer(&strings(&[Some("0291"), Some("1234")])), ColumnType::String, "leading zeros");
-        assert_eq!(infer(&strings(&[Some("03/13/0201")])), ColumnType::String, "US date with year 0201");
+        assert_eq!(
+            infer(&strings(&[Some("0291"), Some("1234")])),
+            ColumnType::String,
+            "leading zeros"
+        );
+        assert_eq!(
+            infer(&strings(&[Some("03/13/0201")])),
+            ColumnType::String,
+            "US date with year 0201"
+        );
         assert_eq!(infer(&strings(&[Some("$20000.00")])), ColumnType::String);
-        assert_eq!(infer(&strings(&[Some("NaN"), Some("inf")])), ColumnType::String);
-        assert_eq!(infer(&strings(&[Some("PERMIT – EXPRESS PERMIT PROGRAM")])), ColumnType::String);
+        assert_eq!(
+            infer(&strings(&[Some("NaN"), Some("inf")])),
+            ColumnType::String
+        );
+        assert_eq!(
+            infer(&strings(&[Some("12345678901234567890123")])),
+            ColumnType::String,
+            "too long for i64"
+        );
+        assert_eq!(
+            infer(&strings(&[Some("PERMIT – EXPRESS PERMIT PROGRAM")])),
+            ColumnType::String
+        );
     }
 
     #[test]
     fn conversion_reports_every_value_that_does_not_fit() {
-        let (array, bad) = convert(&strings(&[Some("10"), Some("12x"), None, Some("3")]), ColumnType::Int);
+        let (array, bad) = convert(
+            &strings(&[Some("10"), Some("12x"), None, Some("3")]),
+            ColumnType::Int,
+        );
         assert_eq!(array.len(), 4);
         assert_eq!(bad, vec![(1, "'12x' is not an integer".to_string())]);
     }
@@ -328,8 +386,19 @@ mod tests {
     #[test]
     fn schema_specs() {
         let spec = parse_schema_spec("amount:int, Start Date:date").unwrap();
-        assert_eq!(spec, vec![("amount".into(), ColumnType::Int), ("Start Date".into(), ColumnType::Date)]);
+        assert_eq!(
+            spec,
+            vec![
+                ("amount".into(), ColumnType::Int),
+                ("Start Date".into(), ColumnType::Date)
+            ]
+        );
         assert!(parse_schema_spec("amount").is_err());
-        assert!(parse_schema_spec("amount:money").unwrap_err().to_string().contains("unknown type 'money'"));
+        assert!(
+            parse_schema_spec("amount:money")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown type 'money'")
+        );
     }
 }

@@ -11,26 +11,76 @@ async fn chicago_permits_keep_their_odd_values() {
     let report = ingest(&tables, "permits", "chicago_permits_sample.csv").await;
     assert_eq!(report.rows, 300);
     assert_eq!(report.version, 0);
-    let column = |name: &str| report.columns.iter().find(|c| c.name == name).unwrap().clone();
-    assert_eq!(column("permit").original_name.as_deref(), Some("PERMIT#"), "original header kept");
+    let column = |name: &str| {
+        report
+            .columns
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        column("permit").original_name.as_deref(),
+        Some("PERMIT#"),
+        "original header kept"
+    );
     assert_eq!(column("issue_date").data_type, "Date32");
     assert_eq!(column("reported_cost").data_type, "Int64");
     assert_eq!(column("latitude").data_type, "Float64");
-    assert_eq!(column("permit").data_type, "Utf8", "express permit numbers are not numbers");
-    let en_dash = "SELECT count(*) FROM permits WHERE permit_type = 'PERMIT – EXPRESS PERMIT PROGRAM'";
+    assert_eq!(
+        column("permit").data_type,
+        "Utf8",
+        "express permit numbers are not numbers"
+    );
+    let en_dash =
+        "SELECT count(*) FROM permits WHERE permit_type = 'PERMIT – EXPRESS PERMIT PROGRAM'";
     assert_eq!(scalar(&tables, en_dash).await, 139);
-    assert_eq!(scalar(&tables, "SELECT count(*) FROM permits WHERE reported_cost IS NULL").await, 46);
-    assert_eq!(scalar(&tables, "SELECT max(reported_cost) FROM permits").await, 396_200_000);
+    assert_eq!(
+        scalar(
+            &tables,
+            "SELECT count(*) FROM permits WHERE reported_cost IS NULL"
+        )
+        .await,
+        46
+    );
+    assert_eq!(
+        scalar(&tables, "SELECT max(reported_cost) FROM permits").await,
+        396_200_000
+    );
 }
 
 #[tokio::test]
 async fn chicago_contracts_keep_negative_amounts_and_year_0201() {
     let (_dir, tables) = local_tables();
     let report = ingest(&tables, "contracts", "chicago_contracts_sample.csv").await;
-    assert_eq!(report.rows, 300, "multi-line quoted descriptions are one record each");
-    assert_eq!(scalar(&tables, "SELECT count(*) FROM contracts WHERE award_amount < 0").await, 60);
-    assert_eq!(scalar(&tables, "SELECT count(*) FROM contracts WHERE start_date = '07/01/0201'").await, 1);
-    assert_eq!(scalar(&tables, "SELECT count(*) FROM contracts WHERE department IS NULL").await, 56);
+    assert_eq!(
+        report.rows, 300,
+        "multi-line quoted descriptions are one record each"
+    );
+    assert_eq!(
+        scalar(
+            &tables,
+            "SELECT count(*) FROM contracts WHERE award_amount < 0"
+        )
+        .await,
+        60
+    );
+    assert_eq!(
+        scalar(
+            &tables,
+            "SELECT count(*) FROM contracts WHERE start_date = '07/01/0201'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        scalar(
+            &tables,
+            "SELECT count(*) FROM contracts WHERE department IS NULL"
+        )
+        .await,
+        56
+    );
 }
 
 #[tokio::test]
@@ -39,8 +89,17 @@ async fn headers_with_spaces_are_normalised() {
     let report = ingest(&tables, "raw_permits", "chicago_permits_raw_sample.csv").await;
     assert_eq!(report.rows, 60);
     let names: Vec<&str> = report.columns.iter().map(|c| c.name.as_str()).collect();
-    assert!(names.contains(&"permit_type") && names.contains(&"street_direction"), "{names:?}");
-    let original = report.columns.iter().find(|c| c.name == "permit_type").unwrap().original_name.clone();
+    assert!(
+        names.contains(&"permit_type") && names.contains(&"street_direction"),
+        "{names:?}"
+    );
+    let original = report
+        .columns
+        .iter()
+        .find(|c| c.name == "permit_type")
+        .unwrap()
+        .original_name
+        .clone();
     assert_eq!(original.as_deref(), Some("  PERMIT_TYPE"));
 }
 
@@ -53,23 +112,61 @@ async fn sec_json_shapes() {
     assert_eq!(names, vec!["key", "cik_str", "ticker", "title"]);
     let backslashes = "SELECT count(*) FROM sec_tickers WHERE strpos(title, '\\') > 0";
     assert_eq!(scalar(&tables, backslashes).await, 12);
-    assert_eq!(scalar(&tables, "SELECT count(*) FROM sec_tickers WHERE ticker = 'BRK-B'").await, 1);
+    assert_eq!(
+        scalar(
+            &tables,
+            "SELECT count(*) FROM sec_tickers WHERE ticker = 'BRK-B'"
+        )
+        .await,
+        1
+    );
 
-    let exchange = ingest(&tables, "sec_exchange", "sec_company_tickers_exchange_sample.json").await;
+    let exchange = ingest(
+        &tables,
+        "sec_exchange",
+        "sec_company_tickers_exchange_sample.json",
+    )
+    .await;
     assert_eq!(exchange.rows, 300);
-    assert_eq!(scalar(&tables, "SELECT count(*) FROM sec_exchange WHERE exchange IS NULL").await, 30);
+    assert_eq!(
+        scalar(
+            &tables,
+            "SELECT count(*) FROM sec_exchange WHERE exchange IS NULL"
+        )
+        .await,
+        30
+    );
 }
 
 #[tokio::test]
 async fn jsonl_sf_quoted_and_semicolon_csv() {
     let (_dir, tables) = local_tables();
-    assert_eq!(ingest(&tables, "permits_jsonl", "permits_sample.jsonl").await.rows, 100);
-    assert_eq!(ingest(&tables, "sf_permits", "sf_permits_sample.csv").await.rows, 200);
+    assert_eq!(
+        ingest(&tables, "permits_jsonl", "permits_sample.jsonl")
+            .await
+            .rows,
+        100
+    );
+    assert_eq!(
+        ingest(&tables, "sf_permits", "sf_permits_sample.csv")
+            .await
+            .rows,
+        200
+    );
     let block = "SELECT count(*) FROM sf_permits WHERE block = '0291'";
-    assert!(scalar(&tables, block).await >= 1, "leading zeros kept as text");
+    assert!(
+        scalar(&tables, block).await >= 1,
+        "leading zeros kept as text"
+    );
     assert_eq!(ingest(&tables, "quoted", "quoted.csv").await.rows, 4);
-    let options = IngestOptions::new().with_csv(CsvOptions { delimiter: Some(b';'), ..CsvOptions::default() });
-    let report = tables.ingest("semicolon", &data("semicolon.csv"), options).await.unwrap();
+    let options = IngestOptions::new().with_csv(CsvOptions {
+        delimiter: Some(b';'),
+        ..CsvOptions::default()
+    });
+    let report = tables
+        .ingest("semicolon", &data("semicolon.csv"), options)
+        .await
+        .unwrap();
     assert_eq!(report.rows, 3);
     assert!(report.columns.len() >= 2);
 }
@@ -82,14 +179,29 @@ async fn append_overwrite_and_history() {
     assert_eq!(second.version, 1);
     assert_eq!(scalar(&tables, "SELECT count(*) FROM p").await, 200);
     let options = IngestOptions::new().with_mode(Mode::Overwrite);
-    let third = tables.ingest("p", &data("quoted.csv"), options).await.unwrap();
+    let third = tables
+        .ingest("p", &data("quoted.csv"), options)
+        .await
+        .unwrap();
     assert_eq!(third.version, 2);
     assert_eq!(scalar(&tables, "SELECT count(*) FROM p").await, 4);
-    let old = SqlOptions { as_of_version: Some(0), limit: None };
-    let batches = tables.sql_collect("SELECT count(*) FROM p", &old).await.unwrap();
-    assert_eq!(format!("{:?}", batches[0].column(0)).contains("100"), true, "time travel to version 0");
+    let old = SqlOptions {
+        as_of_version: Some(0),
+        limit: None,
+    };
+    let batches = tables
+        .sql_collect("SELECT count(*) FROM p", &old)
+        .await
+        .unwrap();
+    assert!(
+        format!("{:?}", batches[0].column(0)).contains("100"),
+        "time travel to version 0"
+    );
     let history = tables.history("p", None).await.unwrap();
-    assert_eq!(history.iter().map(|h| h.version).collect::<Vec<_>>(), vec![2, 1, 0]);
+    assert_eq!(
+        history.iter().map(|h| h.version).collect::<Vec<_>>(),
+        vec![2, 1, 0]
+    );
     assert_eq!(history[2].details["lakehouse.rows"], 100);
     let info = tables.describe("p").await.unwrap();
     assert_eq!((info.rows, info.version), (4, 2));
@@ -103,14 +215,25 @@ async fn text_files_per_file_and_per_paragraph() {
     let (dir, tables) = local_tables();
     let docs = dir.path().join("docs");
     std::fs::create_dir_all(docs.join("sub")).unwrap();
-    std::fs::write(docs.join("a.md"), "# Title\n\nFirst paragraph\nstill first.\n\nSecond.\n").unwrap();
+    std::fs::write(
+        docs.join("a.md"),
+        "# Title\n\nFirst paragraph\nstill first.\n\nSecond.\n",
+    )
+    .unwrap();
     std::fs::write(docs.join("sub/b.txt"), "only one").unwrap();
-    let report = tables.ingest("docs", docs.to_str().unwrap(), IngestOptions::new()).await.unwrap();
+    let report = tables
+        .ingest("docs", docs.to_str().unwrap(), IngestOptions::new())
+        .await
+        .unwrap();
     assert_eq!((report.rows, report.files), (2, 2));
     let options = IngestOptions::new().with_text_unit(TextUnit::Paragraph);
-    let report = tables.ingest("paragraphs", docs.to_str().unwrap(), options).await.unwrap();
+    let report = tables
+        .ingest("paragraphs", docs.to_str().unwrap(), options)
+        .await
+        .unwrap();
     assert_eq!(report.rows, 4);
-    let q = "SELECT count(*) FROM paragraphs WHERE text = 'First paragraph\nstill first.' AND line = 3";
+    let q =
+        "SELECT count(*) FROM paragraphs WHERE text = 'First paragraph\nstill first.' AND line = 3";
     assert_eq!(scalar(&tables, q).await, 1);
 }
 
@@ -120,18 +243,28 @@ async fn parquet_files_are_ingested_as_they_are() {
     use lakehouse_table::arrow::datatypes::{DataType, Field, Schema};
     use std::sync::Arc;
     let (dir, tables) = local_tables();
-    let schema = Arc::new(Schema::new(vec![Field::new("ID", DataType::Int64, false), Field::new("Name", DataType::Utf8, true)]));
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("ID", DataType::Int64, false),
+        Field::new("Name", DataType::Utf8, true),
+    ]));
     let batch = RecordBatch::try_new(
         Arc::clone(&schema),
-        vec![Arc::new(Int64Array::from(vec![1, 2, 3])), Arc::new(StringArray::from(vec![Some("a"), None, Some("c")]))],
+        vec![
+            Arc::new(Int64Array::from(vec![1, 2, 3])),
+            Arc::new(StringArray::from(vec![Some("a"), None, Some("c")])),
+        ],
     )
     .unwrap();
     let path = dir.path().join("in.parquet");
     let file = std::fs::File::create(&path).unwrap();
-    let mut writer = lakehouse_table::parquet::arrow::ArrowWriter::try_new(file, schema, None).unwrap();
+    let mut writer =
+        lakehouse_table::parquet::arrow::ArrowWriter::try_new(file, schema, None).unwrap();
     writer.write(&batch).unwrap();
     writer.close().unwrap();
-    let report = tables.ingest("pq", path.to_str().unwrap(), IngestOptions::new()).await.unwrap();
+    let report = tables
+        .ingest("pq", path.to_str().unwrap(), IngestOptions::new())
+        .await
+        .unwrap();
     assert_eq!(report.rows, 3);
     assert_eq!(scalar(&tables, "SELECT sum(id) FROM pq").await, 6);
 }
@@ -142,18 +275,43 @@ async fn ingest_from_the_s3_test_server_into_s3() {
     // the datasets live on S3 too.
     let settings = lakehouse_testkit::s3_settings();
     let source_url = settings.fresh_url("raw-corpus");
-    let source_store = lakehouse_store::Store::open_with_options(&source_url, settings.options()).unwrap();
-    for (key, file) in [("contracts/part-1.csv", "chicago_contracts_sample.csv"), ("contracts/part-2.csv", "chicago_contracts_sample.csv")] {
+    let source_store =
+        lakehouse_store::Store::open_with_options(&source_url, settings.options()).unwrap();
+    for (key, file) in [
+        ("contracts/part-1.csv", "chicago_contracts_sample.csv"),
+        ("contracts/part-2.csv", "chicago_contracts_sample.csv"),
+    ] {
         let body = std::fs::read(data(file)).unwrap();
-        source_store.object_store().put(&key.into(), body.into()).await.unwrap();
+        source_store
+            .object_store()
+            .put(&key.into(), body.into())
+            .await
+            .unwrap();
     }
     let tables = lakehouse_table::Tables::new(lakehouse_testkit::s3_store("datasets").await);
-    let options: Vec<(String, String)> = settings.options().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let options: Vec<(String, String)> = settings
+        .options()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
     let ingest = IngestOptions::new().with_source_options(options.clone());
-    let report = tables.ingest("contracts", &format!("{source_url}/contracts"), ingest).await.unwrap();
+    let report = tables
+        .ingest("contracts", &format!("{source_url}/contracts"), ingest)
+        .await
+        .unwrap();
     assert_eq!((report.rows, report.files), (600, 2));
-    assert_eq!(scalar(&tables, "SELECT count(*) FROM contracts WHERE award_amount < 0").await, 120);
+    assert_eq!(
+        scalar(
+            &tables,
+            "SELECT count(*) FROM contracts WHERE award_amount < 0"
+        )
+        .await,
+        120
+    );
     let one = IngestOptions::new().with_source_options(options);
-    let report = tables.ingest("one", &format!("{source_url}/contracts/part-2.csv"), one).await.unwrap();
+    let report = tables
+        .ingest("one", &format!("{source_url}/contracts/part-2.csv"), one)
+        .await
+        .unwrap();
     assert_eq!(report.rows, 300, "a URL naming one object");
 }

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 
 use lakehouse_table::arrow::array::{Array, AsArray, RecordBatch};
-use lakehouse_table::arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type, TimeUnit, TimestampMicrosecondType};
+use lakehouse_table::arrow::datatypes::{
+    DataType, Date32Type, Float64Type, Int64Type, TimeUnit, TimestampMicrosecondType,
+};
 use lakehouse_table::{SqlOptions, Tables};
 
 use crate::ingest;
@@ -14,24 +16,23 @@ use crate::ingest;
 /// Per column: (nulls, sum) as `delta_checksum.py` defines them.
 fn checksums(batches: &[RecordBatch]) -> BTreeMap<String, (u64, serde_json::Value)> {
     let mut out = BTreeMap::new();
-    let Some(schema) = batches.first().map(|b| b.schema()) else { return out };
+    let Some(schema) = batches.first().map(|b| b.schema()) else {
+        return out;
+    };
     for (i, field) in schema.fields().iter().enumerate() {
         let mut nulls = 0u64;
         let (mut int, mut float) = (0i128, 0f64);
         for batch in batches {
             let column = batch.column(i);
             nulls += column.null_count() as u64;
-            match field.data_type() {
-                DataType::Int64 => int += column.as_primitive::<Int64Type>().iter().flatten().map(i128::from).sum::<i128>(),
-                DataType::Float64 => float += column.as_primitive::<Float64Type>().iter().flatten().sum::<f64>(),
-                DataType::Utf8 => int += column.as_string::<i32>().iter().flatten().map(|s| s.len() as i128).sum::<i128>(),
-                DataType::Utf8View => int += column.as_string_view().iter().flatten().map(|s| s.len() as i128).sum::<i128>(),
-                DataType::Boolean => int += column.as_boolean().iter().flatten().filter(|b| *b).count() as i128,
-                DataType::Date32 => int += column.as_primitive::<Date32Type>().iter().flatten().map(i128::from).sum::<i128>(),
-                DataType::Timestamp(TimeUnit::Microsecond, _) => {
-                    int += column.as_primitive::<TimestampMicrosecondType>().iter().flatten().map(i128::from).sum::<i128>();
-                }
-                other => panic!("no checksum for {other}"),
+            if field.data_type() == &DataType::Float64 {
+                float += column
+                    .as_primitive::<Float64Type>()
+                    .iter()
+                    .flatten()
+                    .sum::<f64>();
+            } else {
+                int += int_sum(column.as_ref(), field.data_type());
             }
         }
         let sum = match field.data_type() {
@@ -43,22 +44,83 @@ fn checksums(batches: &[RecordBatch]) -> BTreeMap<String, (u64, serde_json::Valu
     out
 }
 
+/// The checksum of one non-float column, as `delta_checksum.py` computes it.
+fn int_sum(column: &dyn Array, data_type: &DataType) -> i128 {
+    let ints = |values: Vec<i128>| values.into_iter().sum::<i128>();
+    match data_type {
+        DataType::Int64 => ints(
+            column
+                .as_primitive::<Int64Type>()
+                .iter()
+                .flatten()
+                .map(i128::from)
+                .collect(),
+        ),
+        DataType::Utf8 => ints(
+            column
+                .as_string::<i32>()
+                .iter()
+                .flatten()
+                .map(|s| s.len() as i128)
+                .collect(),
+        ),
+        DataType::Utf8View => ints(
+            column
+                .as_string_view()
+                .iter()
+                .flatten()
+                .map(|s| s.len() as i128)
+                .collect(),
+        ),
+        DataType::Boolean => column.as_boolean().iter().flatten().filter(|b| *b).count() as i128,
+        DataType::Date32 => ints(
+            column
+                .as_primitive::<Date32Type>()
+                .iter()
+                .flatten()
+                .map(i128::from)
+                .collect(),
+        ),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => ints(
+            column
+                .as_primitive::<TimestampMicrosecondType>()
+                .iter()
+                .flatten()
+                .map(i128::from)
+                .collect(),
+        ),
+        other => panic!("no checksum for {other}"),
+    }
+}
+
 fn python_checksum(uri: &str, storage: &[(String, String)]) -> serde_json::Value {
     let venv = std::env::var("LAKEHOUSE_VENV").unwrap_or_else(|_| "/var/tmp/lakehouse-venv".into());
     let python = format!("{venv}/bin/python");
-    let script = format!("{}/../../scripts/interop/delta_checksum.py", env!("CARGO_MANIFEST_DIR"));
+    let script = format!(
+        "{}/../../scripts/interop/delta_checksum.py",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let mut command = std::process::Command::new(&python);
     command.arg(&script).arg(uri);
     for (k, v) in storage {
         command.arg("--storage-option").arg(format!("{k}={v}"));
     }
-    let output = command.output().unwrap_or_else(|e| panic!("cannot run {python} ({e}): run scripts/setup-venv.sh"));
-    assert!(output.status.success(), "delta_checksum.py failed: {}", String::from_utf8_lossy(&output.stderr));
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {python} ({e}): run scripts/setup-venv.sh"));
+    assert!(
+        output.status.success(),
+        "delta_checksum.py failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
 async fn compare(tables: &Tables, name: &str, uri: &str, storage: &[(String, String)]) {
-    let ours = tables.sql_collect(&format!("SELECT * FROM {name}"), &SqlOptions::default()).await.unwrap();
+    let ours = tables
+        .sql_collect(&format!("SELECT * FROM {name}"), &SqlOptions::default())
+        .await
+        .unwrap();
     let rows: usize = ours.iter().map(|b| b.num_rows()).sum();
     let theirs = python_checksum(uri, storage);
     assert_eq!(theirs["rows"], rows, "row count seen by Python deltalake");
@@ -68,7 +130,10 @@ async fn compare(tables: &Tables, name: &str, uri: &str, storage: &[(String, Str
         match sum.as_f64() {
             Some(ours) if sum.is_f64() => {
                 let theirs = other["sum"].as_f64().unwrap();
-                assert!((ours - theirs).abs() <= 1e-6 * ours.abs().max(1.0), "{name}.{column}: {ours} vs {theirs}");
+                assert!(
+                    (ours - theirs).abs() <= 1e-6 * ours.abs().max(1.0),
+                    "{name}.{column}: {ours} vs {theirs}"
+                );
             }
             _ => assert_eq!(other["sum"], sum, "{name}.{column} sum"),
         }
@@ -78,7 +143,11 @@ async fn compare(tables: &Tables, name: &str, uri: &str, storage: &[(String, Str
 #[tokio::test]
 async fn python_deltalake_reads_our_local_tables() {
     let (dir, tables) = crate::local_tables();
-    for (name, file) in [("permits", "chicago_permits_sample.csv"), ("contracts", "chicago_contracts_sample.csv"), ("tickers", "sec_company_tickers_sample.json")] {
+    for (name, file) in [
+        ("permits", "chicago_permits_sample.csv"),
+        ("contracts", "chicago_contracts_sample.csv"),
+        ("tickers", "sec_company_tickers_sample.json"),
+    ] {
         ingest(&tables, name, file).await;
         // A second commit, so the reader has to follow the log.
         ingest(&tables, name, file).await;
@@ -100,5 +169,11 @@ async fn python_deltalake_reads_our_s3_tables() {
         .map(|(k, v)| (k.to_string(), v))
         .chain([("AWS_ALLOW_HTTP".to_string(), "true".to_string())])
         .collect();
-    compare(&tables, "contracts", &format!("{url}/tables/contracts"), &storage).await;
+    compare(
+        &tables,
+        "contracts",
+        &format!("{url}/tables/contracts"),
+        &storage,
+    )
+    .await;
 }

@@ -24,12 +24,22 @@ pub(crate) fn local_tables() -> (tempfile::TempDir, Tables) {
     (dir, Tables::new(store))
 }
 
-pub(crate) async fn ingest(tables: &Tables, name: &str, file: &str) -> lakehouse_table::IngestReport {
-    tables.ingest(name, &data(file), IngestOptions::new()).await.unwrap()
+pub(crate) async fn ingest(
+    tables: &Tables,
+    name: &str,
+    file: &str,
+) -> lakehouse_table::IngestReport {
+    tables
+        .ingest(name, &data(file), IngestOptions::new())
+        .await
+        .unwrap()
 }
 
 pub(crate) async fn query(tables: &Tables, sql: &str) -> Vec<RecordBatch> {
-    tables.sql_collect(sql, &SqlOptions::default()).await.unwrap()
+    tables
+        .sql_collect(sql, &SqlOptions::default())
+        .await
+        .unwrap()
 }
 
 /// The single integer a `SELECT count(*)`-like query returns.
@@ -37,7 +47,10 @@ pub(crate) async fn scalar(tables: &Tables, sql: &str) -> i64 {
     use lakehouse_table::arrow::array::{Array, Int64Array};
     let batches = query(tables, sql).await;
     let column = batches[0].column(0);
-    let values = column.as_any().downcast_ref::<Int64Array>().expect("an Int64 result");
+    let values = column
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .expect("an Int64 result");
     assert_eq!(values.len(), 1);
     values.value(0)
 }
