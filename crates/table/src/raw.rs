@@ -478,53 +478,30 @@ pub(crate) fn read_jsonl(
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let record = || String::from_utf8_lossy(line).chars().take(1000).collect();
-        if line.len() > max_field_bytes {
-            let reason = format!(
+        let problem = if line.len() > max_field_bytes {
+            format!(
                 "line of {} bytes is over the {max_field_bytes}-byte limit",
                 line.len()
-            );
-            table.reject(
-                on_error,
-                Reject {
-                    file: file.into(),
-                    line: line_no,
-                    column: None,
-                    reason,
-                    record: record(),
-                },
-            )?;
-            continue;
-        }
-        match serde_json::from_slice::<Value>(line) {
-            Ok(Value::Object(object)) => push_object(table, file_index, line_no, None, &object),
-            Ok(_) => {
-                let reason = "not a JSON object".to_string();
-                table.reject(
-                    on_error,
-                    Reject {
-                        file: file.into(),
-                        line: line_no,
-                        column: None,
-                        reason,
-                        record: record(),
-                    },
-                )?;
+            )
+        } else {
+            match serde_json::from_slice::<Value>(line) {
+                Ok(Value::Object(object)) => {
+                    push_object(table, file_index, line_no, None, &object);
+                    continue;
+                }
+                Ok(_) => "not a JSON object".to_string(),
+                Err(e) => format!("invalid JSON: {e}"),
             }
-            Err(e) => {
-                let reason = format!("invalid JSON: {e}");
-                table.reject(
-                    on_error,
-                    Reject {
-                        file: file.into(),
-                        line: line_no,
-                        column: None,
-                        reason,
-                        record: record(),
-                    },
-                )?;
-            }
-        }
+        };
+        let record = String::from_utf8_lossy(line).chars().take(1000).collect();
+        let reject = Reject {
+            file: file.into(),
+            line: line_no,
+            column: None,
+            reason: problem,
+            record,
+        };
+        table.reject(on_error, reject)?;
     }
     Ok(())
 }

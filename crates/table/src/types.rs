@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime};
-use deltalake::arrow::array::{
-    Array, ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringArray,
-    TimestampMicrosecondBuilder,
+use deltalake::arrow::array::{Array, ArrayRef, BooleanArray, PrimitiveArray, StringArray};
+use deltalake::arrow::datatypes::{
+    ArrowPrimitiveType, DataType, Date32Type, Float64Type, Int64Type, TimeUnit,
+    TimestampMicrosecondType,
 };
-use deltalake::arrow::datatypes::{DataType, TimeUnit};
 
 use crate::TableError;
 use crate::raw::value;
@@ -217,95 +217,58 @@ fn fits(ty: ColumnType, v: &str) -> bool {
 /// `(row, reason)`.
 pub(crate) fn convert(column: &StringArray, ty: ColumnType) -> (ArrayRef, Vec<(usize, String)>) {
     let mut bad = Vec::new();
-    let mut fail = |row: usize, v: &str| {
-        let shown: String = v.chars().take(80).collect();
-        bad.push((row, format!("'{shown}' is not {}", ty.name())));
-    };
-    let rows = column.len();
     let array: ArrayRef = match ty {
         ColumnType::String => Arc::new(column.clone()),
-        ColumnType::Int => {
-            let mut b = Int64Builder::with_capacity(rows);
-            for row in 0..rows {
-                match value(column, row) {
-                    None => b.append_null(),
-                    Some(v) => match v.parse::<i64>() {
-                        Ok(n) => b.append_value(n),
-                        Err(_) => {
-                            fail(row, v);
-                            b.append_null();
-                        }
-                    },
-                }
-            }
-            Arc::new(b.finish())
-        }
-        ColumnType::Float => {
-            let mut b = Float64Builder::with_capacity(rows);
-            for row in 0..rows {
-                match value(column, row) {
-                    None => b.append_null(),
-                    Some(v) => match v.parse::<f64>() {
-                        Ok(n) if n.is_finite() => b.append_value(n),
-                        _ => {
-                            fail(row, v);
-                            b.append_null();
-                        }
-                    },
-                }
-            }
-            Arc::new(b.finish())
-        }
+        ColumnType::Int => Arc::new(parse_column::<Int64Type>(column, ty, &mut bad, |v| {
+            v.parse().ok()
+        })),
+        ColumnType::Float => Arc::new(parse_column::<Float64Type>(column, ty, &mut bad, |v| {
+            v.parse::<f64>().ok().filter(|n| n.is_finite())
+        })),
+        ColumnType::Date => Arc::new(parse_column::<Date32Type>(column, ty, &mut bad, parse_date)),
+        ColumnType::Timestamp => Arc::new(
+            parse_column::<TimestampMicrosecondType>(column, ty, &mut bad, parse_timestamp)
+                .with_timezone("UTC"),
+        ),
         ColumnType::Bool => {
-            let mut b = BooleanBuilder::with_capacity(rows);
-            for row in 0..rows {
-                match value(column, row) {
-                    None => b.append_null(),
-                    Some(v) => match parse_bool(v) {
-                        Some(x) => b.append_value(x),
-                        None => {
-                            fail(row, v);
-                            b.append_null();
-                        }
-                    },
-                }
-            }
-            Arc::new(b.finish())
-        }
-        ColumnType::Date => {
-            let mut b = Date32Builder::with_capacity(rows);
-            for row in 0..rows {
-                match value(column, row) {
-                    None => b.append_null(),
-                    Some(v) => match parse_date(v) {
-                        Some(x) => b.append_value(x),
-                        None => {
-                            fail(row, v);
-                            b.append_null();
-                        }
-                    },
-                }
-            }
-            Arc::new(b.finish())
-        }
-        ColumnType::Timestamp => {
-            let mut b = TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC");
-            for row in 0..rows {
-                match value(column, row) {
-                    None => b.append_null(),
-                    Some(v) => match parse_timestamp(v) {
-                        Some(x) => b.append_value(x),
-                        None => {
-                            fail(row, v);
-                            b.append_null();
-                        }
-                    },
-                }
-            }
-            Arc::new(b.finish())
+            let values: BooleanArray = (0..column.len())
+                .map(|row| {
+                    let v = value(column, row)?;
+                    let parsed = parse_bool(v);
+                    if parsed.is_none() {
+                        bad.push((row, not_a(v, ty)));
+                    }
+                    parsed
+                })
+                .collect();
+            Arc::new(values)
         }
     };
     (array, bad)
+}
+
+fn not_a(v: &str, ty: ColumnType) -> String {
+    let shown: String = v.chars().take(80).collect();
+    format!("'{shown}' is not {}", ty.name())
+}
+
+/// Parse every value of `column` with `parse`; values it refuses become null and are reported.
+fn parse_column<T: ArrowPrimitiveType>(
+    column: &StringArray,
+    ty: ColumnType,
+    bad: &mut Vec<(usize, String)>,
+    parse: impl Fn(&str) -> Option<T::Native>,
+) -> PrimitiveArray<T> {
+    (0..column.len())
+        .map(|row| {
+            let v = value(column, row)?;
+            let parsed = parse(v);
+            if parsed.is_none() {
+                bad.push((row, not_a(v, ty)));
+            }
+            parsed
+        })
+        .collect()
 }
 
 #[cfg(test)]
