@@ -101,7 +101,12 @@ pub(crate) fn prepare(
             Format::Text => {
                 raw::read_text(&mut raw_table, &source.name, &source.bytes, spec.text_unit)?;
             }
-            Format::Parquet => unreachable!("handled above"),
+            Format::Parquet => {
+                return Err(TableError::Source {
+                    source_name: source.name.clone(),
+                    reason: "cannot mix Parquet with text formats in one ingest".into(),
+                });
+            }
         }
         progress(raw_table.rows() as u64, raw_table.bytes);
     }

@@ -246,13 +246,13 @@ impl Tables {
         &self.store
     }
 
-    fn url(name: &str) -> Url {
-        // `name` is checked, so this always parses.
-        Url::parse(&format!("{SCHEME}://store/tables/{name}")).unwrap_or_else(|_| unreachable!())
-    }
-
     fn builder(&self, name: &str) -> Result<DeltaTableBuilder, TableError> {
-        let url = Self::url(name);
+        let url = Url::parse(&format!("{SCHEME}://store/tables/{name}")).map_err(|e| {
+            TableError::InvalidName {
+                name: name.to_string(),
+                reason: e.to_string(),
+            }
+        })?;
         Ok(DeltaTableBuilder::from_url(url.clone())
             .map_err(|e| TableError::delta(name, e))?
             .with_storage_backend(Arc::clone(&self.delta_store), url))
