@@ -1,0 +1,315 @@
+//! The BM25 text index of a segment (tantivy), and its single-object serialisation.
+//!
+//! Each document is indexed with its key (a fast field), its text (English stemming) and its
+//! metadata as exact `column=value` terms, so metadata filters run inside the index. The index is
+//! built in memory and its files are packed into one object for the store; loading unpacks them
+//! into a RAM directory. Queries are parsed leniently: stray quotes or `AND`/`:` in user text
+//! never make a query fail.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use tantivy::collector::TopDocs;
+use tantivy::directory::{Directory, RamDirectory};
+use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, TermQuery};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::{Index, IndexReader, TantivyDocument, Term};
+
+use crate::VectordError;
+
+const MAGIC: &[u8; 8] = b"LHBM25\0\x01";
+/// Indexing memory budget (tantivy's minimum is 15 MB per thread).
+const WRITER_HEAP: usize = 50_000_000;
+
+struct Fields {
+    key: Field,
+    text: Field,
+    meta: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let key = b.add_u64_field("key", INDEXED | FAST);
+    let text_options = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("en_stem")
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let text = b.add_text_field("text", text_options);
+    let meta = b.add_text_field("meta", STRING);
+    (b.build(), Fields { key, text, meta })
+}
+
+/// One document to index.
+#[derive(Debug)]
+pub struct Bm25Doc<'a> {
+    /// Its key (shared with the ANN index and the docs file).
+    pub key: u64,
+    /// The text.
+    pub text: &'a str,
+    /// Metadata for exact-match filters.
+    pub meta: &'a BTreeMap<String, String>,
+}
+
+fn meta_term(column: &str, value: &str) -> String {
+    format!("{column}={value}")
+}
+
+/// Build an index over `docs` and return it packed into one buffer.
+pub fn build(docs: &[Bm25Doc<'_>]) -> Result<Vec<u8>, VectordError> {
+    let (schema, f) = schema();
+    let dir = RamDirectory::create();
+    let index = Index::create(dir.clone(), schema, tantivy::IndexSettings::default())?;
+    let mut writer = index.writer_with_num_threads::<TantivyDocument>(1, WRITER_HEAP)?;
+    for d in docs {
+        let mut doc = TantivyDocument::default();
+        doc.add_u64(f.key, d.key);
+        doc.add_text(f.text, d.text);
+        for (c, v) in d.meta {
+            doc.add_text(f.meta, meta_term(c, v));
+        }
+        writer.add_document(doc)?;
+    }
+    writer.commit()?;
+    writer.wait_merging_threads()?;
+    let mut files: Vec<PathBuf> = index.directory().list_managed_files().into_iter().collect();
+    for extra in ["meta.json", ".managed.json"] {
+        let p = PathBuf::from(extra);
+        if !files.contains(&p) && dir.exists(&p).unwrap_or(false) {
+            files.push(p);
+        }
+    }
+    files.sort();
+    let mut out = Vec::new();
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&u32::try_from(files.len()).unwrap_or(u32::MAX).to_le_bytes());
+    for path in files {
+        let data = dir
+            .atomic_read(&path)
+            .map_err(|e| VectordError::Bm25(tantivy::TantivyError::from(e)))?;
+        let name = path.to_string_lossy();
+        out.extend_from_slice(&u32::try_from(name.len()).unwrap_or(u32::MAX).to_le_bytes());
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(&(data.len() as u64).to_le_bytes());
+        out.extend_from_slice(&data);
+    }
+    Ok(out)
+}
+
+/// A loaded BM25 index.
+pub struct Bm25Index {
+    reader: IndexReader,
+    parser: QueryParser,
+    fields: Fields,
+}
+
+impl std::fmt::Debug for Bm25Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bm25Index")
+            .field("docs", &self.reader.searcher().num_docs())
+            .finish()
+    }
+}
+
+fn take<'a>(buf: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+    if buf.len() < n {
+        return None;
+    }
+    let (head, rest) = buf.split_at(n);
+    *buf = rest;
+    Some(head)
+}
+
+fn unpack(bytes: &[u8]) -> Option<Vec<(String, &[u8])>> {
+    let mut buf = bytes;
+    if take(&mut buf, MAGIC.len())? != MAGIC {
+        return None;
+    }
+    let count = u32::from_le_bytes(take(&mut buf, 4)?.try_into().ok()?);
+    let mut files = Vec::new();
+    for _ in 0..count {
+        let name_len = u32::from_le_bytes(take(&mut buf, 4)?.try_into().ok()?);
+        let name = std::str::from_utf8(take(&mut buf, usize::try_from(name_len).ok()?)?).ok()?;
+        let len = u64::from_le_bytes(take(&mut buf, 8)?.try_into().ok()?);
+        let data = take(&mut buf, usize::try_from(len).ok()?)?;
+        files.push((name.to_string(), data));
+    }
+    buf.is_empty().then_some(files)
+}
+
+impl Bm25Index {
+    /// Load an index packed by [`build`]; `path` names it in errors.
+    pub fn from_bytes(bytes: &[u8], path: &str) -> Result<Self, VectordError> {
+        let corrupt = |message: String| VectordError::Corrupt {
+            path: path.to_string(),
+            message,
+        };
+        let files = unpack(bytes).ok_or_else(|| corrupt("not a packed BM25 index".into()))?;
+        let dir = RamDirectory::create();
+        for (name, data) in files {
+            dir.atomic_write(Path::new(&name), data)
+                .map_err(|e| corrupt(e.to_string()))?;
+        }
+        let index = Index::open(dir).map_err(|e| corrupt(e.to_string()))?;
+        let (_, fields) = schema();
+        let schema = index.schema();
+        for name in ["key", "text", "meta"] {
+            schema
+                .get_field(name)
+                .map_err(|_| corrupt(format!("no field {name}")))?;
+        }
+        let reader = index.reader().map_err(|e| corrupt(e.to_string()))?;
+        // Terms are OR-ed (the default): BM25 ranks partial matches instead of dropping them.
+        let parser = QueryParser::for_index(&index, vec![fields.text]);
+        Ok(Self {
+            reader,
+            parser,
+            fields,
+        })
+    }
+
+    /// Number of indexed documents.
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// True when no document is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `k` best documents for `query` by BM25 whose metadata matches every `filters` pair
+    /// and whose key passes `keep`; best first, with their BM25 scores.
+    pub fn search(
+        &self,
+        query: &str,
+        k: usize,
+        filters: &[(String, String)],
+        keep: &dyn Fn(u64) -> bool,
+    ) -> Result<Vec<(u64, f32)>, VectordError> {
+        if k == 0 {
+            return Ok(Vec::new());
+        }
+        let (text_query, _errors) = self.parser.parse_query_lenient(query);
+        let query: Box<dyn Query> = if filters.is_empty() {
+            text_query
+        } else {
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query)];
+            for (c, v) in filters {
+                let term = Term::from_field_text(self.fields.meta, &meta_term(c, v));
+                clauses.push((
+                    Occur::Must,
+                    Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+                ));
+            }
+            Box::new(BooleanQuery::new(clauses))
+        };
+        let searcher = self.reader.searcher();
+        let mut limit = k;
+        // Deleted (tombstoned) keys are dropped after the fact: ask for more until k survive.
+        loop {
+            let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
+            let exhausted = top.len() < limit;
+            let mut out = Vec::with_capacity(k);
+            for (score, addr) in top {
+                let column = searcher
+                    .segment_reader(addr.segment_ord)
+                    .fast_fields()
+                    .u64("key")?;
+                if let Some(key) = column.first(addr.doc_id)
+                    && keep(key)
+                {
+                    out.push((key, score));
+                    if out.len() == k {
+                        break;
+                    }
+                }
+            }
+            if out.len() == k || exhausted {
+                return Ok(out);
+            }
+            limit *= 4;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn build_load_search_with_filters_and_stemming() {
+        let m1 = meta(&[("type", "ROOF")]);
+        let m2 = meta(&[("type", "PORCH")]);
+        let docs = [
+            Bm25Doc {
+                key: 1,
+                text: "replace roofing shingles on garage",
+                meta: &m1,
+            },
+            Bm25Doc {
+                key: 2,
+                text: "repair rotted porch stairs",
+                meta: &m2,
+            },
+            Bm25Doc {
+                key: 3,
+                text: "new roof over porch",
+                meta: &m2,
+            },
+        ];
+        let bytes = build(&docs).unwrap();
+        let index = Bm25Index::from_bytes(&bytes, "b").unwrap();
+        assert_eq!(index.len(), 3);
+        let all = |_: u64| true;
+        let hits = index.search("roofs", 10, &[], &all).unwrap();
+        let keys: Vec<u64> = hits.iter().map(|h| h.0).collect();
+        assert!(keys.contains(&1) && keys.contains(&3), "{keys:?}");
+        let filtered = index
+            .search("roof", 10, &[("type".into(), "PORCH".into())], &all)
+            .unwrap();
+        assert_eq!(filtered.iter().map(|h| h.0).collect::<Vec<_>>(), vec![3]);
+        let not_three = |k: u64| k != 3;
+        assert!(
+            index
+                .search("porch", 10, &[], &not_three)
+                .unwrap()
+                .iter()
+                .all(|h| h.0 == 2)
+        );
+        // Query syntax in user text is not an error.
+        assert!(
+            index
+                .search("porch AND \"unclosed: (", 5, &[], &all)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn garbage_and_truncated_packs_are_corrupt() {
+        assert!(matches!(
+            Bm25Index::from_bytes(b"nope", "p"),
+            Err(VectordError::Corrupt { .. })
+        ));
+        let m = meta(&[]);
+        let bytes = build(&[Bm25Doc {
+            key: 1,
+            text: "a b c",
+            meta: &m,
+        }])
+        .unwrap();
+        assert!(matches!(
+            Bm25Index::from_bytes(&bytes[..bytes.len() - 3], "p"),
+            Err(VectordError::Corrupt { .. })
+        ));
+    }
+}

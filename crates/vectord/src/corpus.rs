@@ -1,0 +1,306 @@
+//! [`Corpora`]: the handle to every corpus in a store. Opens corpora lazily, caches loaded
+//! segments (they are immutable) and the embedders queries need.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use lakehouse_models::{CachedEmbedder, Embedder, EmbedderSpec, open_embedder};
+use lakehouse_store::{Clock, SystemClock};
+use object_store::{ObjectStore, ObjectStoreExt};
+
+use crate::VectordError;
+use crate::ann::{Neighbour, VectorIndexRead};
+use crate::docs::Doc;
+use crate::manifest::{self, Manifest};
+use crate::segment::{self, Segment};
+
+/// Query embeddings remembered per embedder.
+const QUERY_CACHE: usize = 4096;
+
+/// A document key found in a corpus, with the segment holding it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Found {
+    /// Index of the segment in the view.
+    pub segment: usize,
+    /// The document key.
+    pub key: u64,
+    /// The score (cosine for vectors, BM25 for text).
+    pub score: f32,
+}
+
+/// One committed version of a corpus, loaded and ready to search.
+#[derive(Debug)]
+pub struct CorpusView {
+    /// The manifest of this version.
+    pub manifest: Manifest,
+    segments: Vec<(Arc<Segment>, HashSet<u64>)>,
+}
+
+impl CorpusView {
+    /// Live documents, with their segment index.
+    pub fn live_docs(&self) -> impl Iterator<Item = (usize, &Doc)> + '_ {
+        self.segments
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (seg, deleted))| {
+                seg.docs
+                    .iter()
+                    .filter(move |d| !deleted.contains(&d.key))
+                    .map(move |d| (i, d))
+            })
+    }
+
+    /// The document `key` in segment `segment`.
+    pub fn doc(&self, segment: usize, key: u64) -> Option<&Doc> {
+        self.segments.get(segment)?.0.doc(key)
+    }
+
+    /// The stored vector of a document.
+    pub fn vector(&self, segment: usize, key: u64) -> Result<Option<Vec<f32>>, VectordError> {
+        match self.segments.get(segment) {
+            Some((seg, _)) => seg.ann.get(key),
+            None => Ok(None),
+        }
+    }
+
+    /// The metadata columns of this corpus.
+    pub fn meta_columns(&self) -> Vec<String> {
+        self.manifest
+            .source
+            .as_ref()
+            .map(|s| s.meta.clone())
+            .unwrap_or_default()
+    }
+
+    fn keep<'a>(
+        &'a self,
+        segment: usize,
+        filters: &'a [(String, String)],
+    ) -> impl Fn(u64) -> bool + Sync + 'a {
+        let (seg, deleted) = &self.segments[segment];
+        move |key| {
+            !deleted.contains(&key)
+                && (filters.is_empty()
+                    || seg.doc(key).is_some_and(|d| {
+                        filters
+                            .iter()
+                            .all(|(c, v)| d.meta.get(c).is_some_and(|m| m == v))
+                    }))
+        }
+    }
+
+    /// Set the ANN search breadth on every segment.
+    pub fn set_ef_search(&self, ef: usize) {
+        for (seg, _) in &self.segments {
+            seg.ann.set_ef_search(ef);
+        }
+    }
+
+    /// The `k` nearest live documents to `query` that match `filters`, closest first.
+    pub fn vector_search(
+        &self,
+        query: &[f32],
+        k: usize,
+        filters: &[(String, String)],
+    ) -> Result<Vec<Found>, VectordError> {
+        let mut all = Vec::new();
+        for (i, (seg, deleted)) in self.segments.iter().enumerate() {
+            let hits: Vec<Neighbour> = if deleted.is_empty() && filters.is_empty() {
+                seg.ann.search(query, k, None)?
+            } else {
+                let keep = self.keep(i, filters);
+                seg.ann.search(query, k, Some(&keep))?
+            };
+            all.extend(hits.into_iter().map(|n| Found {
+                segment: i,
+                key: n.key,
+                score: n.score,
+            }));
+        }
+        all.sort_by(|a, b| b.score.total_cmp(&a.score));
+        all.truncate(k);
+        Ok(all)
+    }
+
+    /// The `k` best live documents for `query` by BM25 that match `filters`.
+    pub fn bm25_search(
+        &self,
+        query: &str,
+        k: usize,
+        filters: &[(String, String)],
+    ) -> Result<Vec<Found>, VectordError> {
+        let mut all = Vec::new();
+        for (i, (seg, _)) in self.segments.iter().enumerate() {
+            let keep = self.keep(i, &[]);
+            for (key, score) in seg.bm25.search(query, k, filters, &keep)? {
+                all.push(Found {
+                    segment: i,
+                    key,
+                    score,
+                });
+            }
+        }
+        all.sort_by(|a, b| b.score.total_cmp(&a.score));
+        all.truncate(k);
+        Ok(all)
+    }
+}
+
+/// Every corpus in one store.
+pub struct Corpora {
+    pub(crate) store: Arc<dyn ObjectStore>,
+    pub(crate) clock: Arc<dyn Clock>,
+    segments: Mutex<HashMap<String, Arc<Segment>>>,
+    views: Mutex<HashMap<String, Arc<CorpusView>>>,
+    embedders: tokio::sync::Mutex<HashMap<String, Arc<dyn Embedder>>>,
+}
+
+impl std::fmt::Debug for Corpora {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Corpora").finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // The caches hold immutable values; a panic elsewhere cannot leave them half-updated.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Corpora {
+    /// Corpora stored in `store` (under `corpora/`).
+    pub fn new(store: Arc<dyn ObjectStore>) -> Self {
+        Self::with_clock(store, Arc::new(SystemClock))
+    }
+
+    /// Same, with an injected clock for commit times.
+    pub fn with_clock(store: Arc<dyn ObjectStore>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            clock,
+            segments: Mutex::new(HashMap::new()),
+            views: Mutex::new(HashMap::new()),
+            embedders: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Use `embedder` whenever a corpus or a build names `spec` (instead of opening it).
+    pub async fn register_embedder(&self, spec: &EmbedderSpec, embedder: Arc<dyn Embedder>) {
+        self.embedders
+            .lock()
+            .await
+            .insert(spec.to_string(), embedder);
+    }
+
+    /// The embedder for `spec`, opened once and cached.
+    pub async fn embedder(&self, spec: &EmbedderSpec) -> Result<Arc<dyn Embedder>, VectordError> {
+        let mut embedders = self.embedders.lock().await;
+        if let Some(e) = embedders.get(&spec.to_string()) {
+            return Ok(Arc::clone(e));
+        }
+        let opened = open_embedder(spec).await?;
+        let cached: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(opened, QUERY_CACHE));
+        embedders.insert(spec.to_string(), Arc::clone(&cached));
+        Ok(cached)
+    }
+
+    /// Names of all corpora, sorted.
+    pub async fn names(&self) -> Result<Vec<String>, VectordError> {
+        manifest::list_corpora(self.store.as_ref()).await
+    }
+
+    /// The current manifest of `name`.
+    pub async fn manifest(&self, name: &str) -> Result<Manifest, VectordError> {
+        self.try_manifest(name)
+            .await?
+            .ok_or(VectordError::UnknownCorpus {
+                name: name.to_string(),
+                known: self.names().await.unwrap_or_default(),
+            })
+    }
+
+    pub(crate) async fn try_manifest(&self, name: &str) -> Result<Option<Manifest>, VectordError> {
+        manifest::validate_name(name)?;
+        match manifest::latest_version(self.store.as_ref(), name).await? {
+            Some(v) => Ok(Some(
+                manifest::read_manifest(self.store.as_ref(), name, v).await?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Every committed version's manifest, oldest first.
+    pub async fn history(&self, name: &str) -> Result<Vec<Manifest>, VectordError> {
+        let latest = self.manifest(name).await?.version;
+        let mut out = Vec::new();
+        for v in 1..=latest {
+            match manifest::read_manifest(self.store.as_ref(), name, v).await {
+                Ok(m) => out.push(m),
+                Err(VectordError::Store(object_store::Error::NotFound { .. })) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Load the current version of `name` (cached while it stays current).
+    pub async fn open(&self, name: &str) -> Result<Arc<CorpusView>, VectordError> {
+        manifest::validate_name(name)?;
+        let Some(version) = manifest::latest_version(self.store.as_ref(), name).await? else {
+            return Err(VectordError::UnknownCorpus {
+                name: name.to_string(),
+                known: self.names().await.unwrap_or_default(),
+            });
+        };
+        if let Some(view) = lock(&self.views).get(name)
+            && view.manifest.version == version
+        {
+            return Ok(Arc::clone(view));
+        }
+        let manifest = manifest::read_manifest(self.store.as_ref(), name, version).await?;
+        let view = Arc::new(self.load_view(manifest).await?);
+        lock(&self.views).insert(name.to_string(), Arc::clone(&view));
+        Ok(view)
+    }
+
+    pub(crate) async fn load_view(&self, manifest: Manifest) -> Result<CorpusView, VectordError> {
+        let corpus = manifest.corpus.as_str();
+        let loads = manifest.segments.iter().map(|entry| async move {
+            let cache_key = format!("{corpus}/{}", entry.id);
+            if let Some(seg) = lock(&self.segments).get(&cache_key) {
+                return Ok::<_, VectordError>(Arc::clone(seg));
+            }
+            let seg = Arc::new(segment::load(self.store.as_ref(), corpus, entry).await?);
+            lock(&self.segments).insert(cache_key, Arc::clone(&seg));
+            Ok(seg)
+        });
+        let loaded = futures::future::try_join_all(loads).await?;
+        let segments = loaded
+            .into_iter()
+            .zip(&manifest.segments)
+            .map(|(seg, entry)| (seg, entry.deleted.iter().copied().collect()))
+            .collect();
+        let view = CorpusView { manifest, segments };
+        view.set_ef_search(view.manifest.params.ef_search);
+        Ok(view)
+    }
+
+    /// Delete a corpus: every manifest and segment file under `corpora/<name>/`.
+    pub async fn drop_corpus(&self, name: &str) -> Result<u64, VectordError> {
+        use futures::TryStreamExt;
+        self.manifest(name).await?;
+        let root = manifest::corpus_root(name);
+        let objects: Vec<_> = self.store.list(Some(&root)).try_collect().await?;
+        // Manifests first, so a half-finished drop leaves no readable corpus behind.
+        let (manifests, rest): (Vec<_>, Vec<_>) = objects
+            .into_iter()
+            .partition(|o| o.location.as_ref().contains("/manifests/"));
+        let mut deleted = 0;
+        for o in manifests.into_iter().rev().chain(rest) {
+            self.store.delete(&o.location).await?;
+            deleted += 1;
+        }
+        lock(&self.views).remove(name);
+        lock(&self.segments).retain(|k, _| !k.starts_with(&format!("{name}/")));
+        Ok(deleted)
+    }
+}

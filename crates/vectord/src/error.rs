@@ -1,0 +1,103 @@
+//! The error type of this crate.
+
+/// What can go wrong building or searching corpora.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VectordError {
+    /// A corpus name that is not allowed.
+    #[error(
+        "invalid corpus name {name:?}: use 1-64 lowercase letters, digits, `_` or `-`, starting with a letter or digit"
+    )]
+    InvalidName {
+        /// The name as given.
+        name: String,
+    },
+    /// No corpus of that name exists in the store.
+    #[error("corpus {name:?} does not exist{}", known_list(.known))]
+    UnknownCorpus {
+        /// The name asked for.
+        name: String,
+        /// The corpora that do exist.
+        known: Vec<String>,
+    },
+    /// A query that is empty after trimming.
+    #[error("the query is empty")]
+    EmptyQuery,
+    /// The request is malformed (bad k, bad filter, no corpora, ...).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The input rows cannot make a corpus (unknown column, missing id, duplicate id, ...).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The embedder used for a query or an update is not the one the corpus was built with.
+    #[error(
+        "corpus {corpus:?} was built with embedder {built_with} (dimension {built_dim}); {given} (dimension {given_dim}) cannot search or extend it"
+    )]
+    EmbedderMismatch {
+        /// The corpus.
+        corpus: String,
+        /// The embedder id in the manifest.
+        built_with: String,
+        /// The dimension in the manifest.
+        built_dim: usize,
+        /// The embedder offered.
+        given: String,
+        /// Its dimension.
+        given_dim: usize,
+    },
+    /// A stored file is damaged: checksum mismatch or undecodable.
+    #[error("corrupt corpus file {path}: {message}")]
+    Corrupt {
+        /// The object's path in the store.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Another writer committed a new version of the corpus first.
+    #[error(
+        "corpus {corpus:?} changed while this build ran (version {version} was written by someone else); run it again"
+    )]
+    Conflict {
+        /// The corpus.
+        corpus: String,
+        /// The version that already existed.
+        version: u64,
+    },
+    /// The ANN library failed.
+    #[error("vector index: {0}")]
+    Ann(String),
+    /// The BM25 library failed.
+    #[error("text index: {0}")]
+    Bm25(#[from] tantivy::TantivyError),
+    /// An embedder failed.
+    #[error(transparent)]
+    Model(#[from] lakehouse_models::ModelError),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] object_store::Error),
+    /// A journal (parameter trials) failed.
+    #[error(transparent)]
+    Journal(#[from] lakehouse_store::journal::JournalError),
+    /// Arrow or Parquet failed.
+    #[error("docs file: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+    /// Arrow failed.
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+    /// A blocking worker panicked or was cancelled.
+    #[error("worker stopped: {0}")]
+    Worker(#[from] tokio::task::JoinError),
+}
+
+fn known_list(known: &[String]) -> String {
+    if known.is_empty() {
+        " (the store has no corpora yet; build one with `lakehouse corpus build`)".into()
+    } else {
+        format!(" (known: {})", known.join(", "))
+    }
+}
+
+/// Wrap a usearch failure (a C++ exception) with what we were doing.
+pub(crate) fn ann_error(doing: &str, e: impl std::fmt::Display) -> VectordError {
+    VectordError::Ann(format!("{doing}: {e}"))
+}
