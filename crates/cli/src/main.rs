@@ -12,6 +12,7 @@ macro_rules! outln {
 }
 
 mod bench;
+mod corpus;
 mod dataset;
 mod journal;
 mod sql;
@@ -53,6 +54,11 @@ enum Command {
     Dataset(dataset::DatasetCommand),
     /// Run a read-only SQL query over every dataset (tables are named after datasets).
     Sql(sql::SqlArgs),
+    /// Build, inspect, tune and drop corpora (vector + BM25 indexes over a dataset's rows).
+    #[command(subcommand)]
+    Corpus(corpus::CorpusCommand),
+    /// Search one or more corpora at once (matrix search), fused into one ranking.
+    Search(corpus::SearchArgs),
     /// Append to, read, compact and inspect journals (write-once append logs in the store).
     #[command(subcommand)]
     Journal(journal::JournalCommand),
@@ -117,6 +123,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Dataset(command) => dataset::run(&globals, command).await,
             Command::Sql(args) => sql::run(&globals, args).await,
+            Command::Corpus(command) => corpus::run(&globals, command).await,
+            Command::Search(args) => corpus::search(&globals, args).await,
             Command::Journal(command) => journal::run(&globals, command).await,
             Command::Bench(command) => bench::run(&globals, command).await,
         }

@@ -1,17 +1,25 @@
 //! Lakehouse: a data-and-memory platform for AI agents, in one handle.
 //!
 //! [`Lakehouse::open`] takes a [`Config`] and wires the pieces together: the store and its
-//! journals (crate `lakehouse-store`, re-exported as [`store`]) and the datasets (crate
-//! `lakehouse-table`, re-exported as [`table`]). Corpora, memory and the agent loop join here as
-//! they land, so that the CLI and the server reach everything through this one type.
+//! journals (crate `lakehouse-store`, re-exported as [`store`]), the datasets (crate
+//! `lakehouse-table`, re-exported as [`table`]), the embedders (`lakehouse-models`, as
+//! [`models`]) and the corpora with matrix search (`lakehouse-vectord`, as [`vectord`]).
+//! [`Lakehouse::build_corpus`] is the bridge between the last two: it reads a dataset and feeds
+//! its rows to a corpus, so retrieval never depends on the SQL engine. Memory and the agent loop
+//! join here as they land, so that the CLI and the server reach everything through this one type.
 
 use std::sync::Arc;
 
+pub use lakehouse_models as models;
 pub use lakehouse_store as store;
 use lakehouse_store::journal::{JournalError, JournalOptions, StoreJournal};
 use lakehouse_store::{Store, StoreError};
 pub use lakehouse_table as table;
-use lakehouse_table::{TableError, Tables};
+use lakehouse_table::{SqlOptions, TableError, Tables};
+pub use lakehouse_vectord as vectord;
+use lakehouse_vectord::{
+    BuildOptions, BuildReport, Corpora, Progress, RowSpec, VectordError, manifest::SourceInfo,
+};
 
 /// Where Lakehouse keeps its data and how it behaves.
 #[derive(Debug, Clone)]
@@ -49,6 +57,23 @@ pub enum Error {
     /// A dataset or query failed.
     #[error(transparent)]
     Table(#[from] TableError),
+    /// A corpus operation failed.
+    #[error(transparent)]
+    Vectord(#[from] VectordError),
+}
+
+/// What [`Lakehouse::build_corpus`] did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CorpusBuild {
+    /// The dataset read.
+    pub dataset: String,
+    /// Rows read from it.
+    pub rows: usize,
+    /// Rows skipped because their text was empty.
+    pub skipped_empty: usize,
+    /// What the corpus build did.
+    #[serde(flatten)]
+    pub report: BuildReport,
 }
 
 /// An open Lakehouse.
@@ -57,6 +82,7 @@ pub struct Lakehouse {
     config: Config,
     store: Store,
     tables: Tables,
+    corpora: Arc<Corpora>,
 }
 
 impl Lakehouse {
@@ -65,10 +91,12 @@ impl Lakehouse {
         let store = Store::open(&config.store_url)?;
         store.check().await?;
         let tables = Tables::new(store.clone());
+        let corpora = Arc::new(Corpora::new(Arc::clone(store.object_store())));
         Ok(Lakehouse {
             config,
             store,
             tables,
+            corpora,
         })
     }
 
@@ -85,6 +113,50 @@ impl Lakehouse {
     /// The datasets (Delta tables under `tables/`) and SQL over them.
     pub fn tables(&self) -> &Tables {
         &self.tables
+    }
+
+    /// The corpora (ANN + BM25 indexes) and matrix search over them.
+    pub fn corpora(&self) -> &Arc<Corpora> {
+        &self.corpora
+    }
+
+    /// Build corpus `corpus` from dataset `dataset`, or bring it up to date with it: rows are
+    /// read with SQL and handed to [`Corpora::build`] (incremental, resumable).
+    pub async fn build_corpus(
+        &self,
+        corpus: &str,
+        dataset: &str,
+        spec: &RowSpec,
+        mut options: BuildOptions,
+        progress: &dyn Progress,
+    ) -> Result<CorpusBuild, Error> {
+        lakehouse_vectord::validate_name(corpus)?;
+        let batches = self
+            .tables
+            .sql_collect(
+                &format!("SELECT * FROM \"{dataset}\""),
+                &SqlOptions::default(),
+            )
+            .await?;
+        let rows_read = batches.iter().map(|b| b.num_rows()).sum();
+        let (rows, skipped_empty) = lakehouse_vectord::rows_from_batches(&batches, spec)?;
+        drop(batches);
+        options.source = Some(SourceInfo {
+            dataset: dataset.to_string(),
+            text: spec.text.clone(),
+            id: spec.id.clone(),
+            meta: spec.meta.clone(),
+        });
+        let report = self
+            .corpora
+            .build(corpus, &rows, &options, progress)
+            .await?;
+        Ok(CorpusBuild {
+            dataset: dataset.to_string(),
+            rows: rows_read,
+            skipped_empty,
+            report,
+        })
     }
 
     /// Open the journal under `prefix` of the store.

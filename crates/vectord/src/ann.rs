@@ -12,6 +12,11 @@ use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 use crate::VectordError;
 use crate::error::ann_error;
 
+/// The version of the ANN library (usearch), for benchmark reports.
+pub fn library_version() -> &'static str {
+    usearch::version()
+}
+
 /// HNSW parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnnParams {

@@ -6,7 +6,7 @@
 pub enum VectordError {
     /// A corpus name that is not allowed.
     #[error(
-        "invalid corpus name {name:?}: use 1-64 lowercase letters, digits, `_` or `-`, starting with a letter or digit"
+        "invalid corpus name {name:?}: use 1-64 lowercase letters, digits or `_`, starting with a letter or digit"
     )]
     InvalidName {
         /// The name as given.

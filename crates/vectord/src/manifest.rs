@@ -131,13 +131,14 @@ pub(crate) fn segment_file(name: &str, segment: &str, file: &str) -> Path {
     Path::from(format!("corpora/{name}/segments/{segment}/{file}"))
 }
 
-/// Check a corpus name: 1-64 of `[a-z0-9_-]`, starting with a letter or digit.
+/// Check a corpus name: 1-64 of `[a-z0-9_]`, starting with a letter or digit (the same rule
+/// as dataset names, so a corpus can share its dataset's name).
 pub fn validate_name(name: &str) -> Result<(), VectordError> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name
             .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         && name
             .bytes()
             .next()
@@ -240,10 +241,18 @@ mod tests {
 
     #[test]
     fn names() {
-        for ok in ["permits", "sec-tickers", "a", "x_1"] {
+        for ok in ["permits", "sec_tickers", "a", "x_1", "2024"] {
             validate_name(ok).unwrap();
         }
-        for bad in ["", "Permits", "../x", "a/b", "-x", "_x", &"a".repeat(65)] {
+        for bad in [
+            "",
+            "Permits",
+            "../x",
+            "a/b",
+            "sf-permits",
+            "_x",
+            &"a".repeat(65),
+        ] {
             assert!(validate_name(bad).is_err(), "{bad}");
         }
     }

@@ -11,7 +11,8 @@ use crate::VectordError;
 /// Which columns make a document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowSpec {
-    /// The column holding each document's unique id.
+    /// The column holding each document's unique id, or a template over several columns
+    /// (`{contract}-{revision}`) when no single column is unique.
     pub id: String,
     /// A column name, or a template such as `{work_type}: {description}` (`{{`/`}}` for braces).
     pub text: String,
@@ -92,12 +93,13 @@ pub fn rows_from_batches(
     spec: &RowSpec,
 ) -> Result<(Vec<SourceRow>, usize), VectordError> {
     let parts = parse_text(&spec.text)?;
+    let id_parts = parse_text(&spec.id)?;
     let Some(first) = batches.first() else {
         return Ok((Vec::new(), 0));
     };
     let schema = first.schema();
-    let mut needed: Vec<&str> = vec![spec.id.as_str()];
-    needed.extend(parts.iter().filter_map(|p| match p {
+    let mut needed: Vec<&str> = Vec::new();
+    needed.extend(parts.iter().chain(&id_parts).filter_map(|p| match p {
         Part::Column(c) => Some(c.as_str()),
         Part::Literal(_) => None,
     }));
@@ -123,14 +125,17 @@ pub fn rows_from_batches(
             })?;
             Ok(ArrayFormatter::try_new(column.as_ref(), &options)?)
         };
-        let id_col = formatter(&spec.id)?;
-        let text_cols: Vec<Option<ArrayFormatter<'_>>> = parts
-            .iter()
-            .map(|p| match p {
-                Part::Column(c) => formatter(c).map(Some),
-                Part::Literal(_) => Ok(None),
-            })
-            .collect::<Result<_, _>>()?;
+        let columns_of = |parts: &[Part]| -> Result<Vec<Option<ArrayFormatter<'_>>>, VectordError> {
+            parts
+                .iter()
+                .map(|p| match p {
+                    Part::Column(c) => formatter(c).map(Some),
+                    Part::Literal(_) => Ok(None),
+                })
+                .collect()
+        };
+        let id_cols = columns_of(&id_parts)?;
+        let text_cols = columns_of(&parts)?;
         let meta_cols: Vec<(&String, ArrayFormatter<'_>)> = spec
             .meta
             .iter()
@@ -138,26 +143,14 @@ pub fn rows_from_batches(
             .collect::<Result<_, _>>()?;
         for i in 0..batch.num_rows() {
             row_number += 1;
-            let id = id_col.value(i).to_string();
+            let (id, _) = render(&id_parts, &id_cols, i);
             if id.trim().is_empty() {
                 return Err(VectordError::InvalidInput(format!(
                     "row {row_number}: empty id in column {:?}",
                     spec.id
                 )));
             }
-            let mut text = String::new();
-            let mut any = false;
-            for (part, col) in parts.iter().zip(&text_cols) {
-                match (part, col) {
-                    (Part::Literal(l), _) => text.push_str(l),
-                    (Part::Column(_), Some(f)) => {
-                        let v = f.value(i).to_string();
-                        any |= !v.trim().is_empty();
-                        text.push_str(&v);
-                    }
-                    (Part::Column(_), None) => {}
-                }
-            }
+            let (text, any) = render(&parts, &text_cols, i);
             if !any {
                 skipped += 1;
                 continue;
@@ -180,6 +173,24 @@ pub fn rows_from_batches(
         }
     }
     Ok((rows, skipped))
+}
+
+/// Fill a template for row `i`; also says whether any column had a non-blank value.
+fn render(parts: &[Part], columns: &[Option<ArrayFormatter<'_>>], i: usize) -> (String, bool) {
+    let mut out = String::new();
+    let mut any = false;
+    for (part, col) in parts.iter().zip(columns) {
+        match (part, col) {
+            (Part::Literal(l), _) => out.push_str(l),
+            (Part::Column(_), Some(f)) => {
+                let v = f.value(i).to_string();
+                any |= !v.trim().is_empty();
+                out.push_str(&v);
+            }
+            (Part::Column(_), None) => {}
+        }
+    }
+    (out, any)
 }
 
 #[cfg(test)]
@@ -226,6 +237,12 @@ mod tests {
         assert_eq!(rows[0].meta["kind"], "ROOF");
         let (rows, _) = rows_from_batches(&[batch()], &spec("{kind}: {desc} {{x}}")).unwrap();
         assert_eq!(rows[1].text, "PORCH: stairs {x}");
+        let templated_id = RowSpec {
+            id: "{kind}-{id}".into(),
+            ..spec("desc")
+        };
+        let (rows, _) = rows_from_batches(&[batch()], &templated_id).unwrap();
+        assert_eq!(rows[1].id, "PORCH-2");
     }
 
     #[test]
