@@ -1,8 +1,12 @@
 //! `lakehouse bench …`: measurements written as JSON under `bench-results/`, peers run in the
 //! same process on the same data so the report is a ratio, never a number from another day.
 
+mod ann;
+mod embed;
 mod ingest;
 mod journal;
+mod matrix;
+mod texts;
 
 use std::path::PathBuf;
 
@@ -17,12 +21,23 @@ pub(crate) enum BenchCommand {
     Journal(journal::JournalBenchArgs),
     /// Ingest: CSV -> Delta rows/s next to DuckDB's CSV -> Parquet on the same file.
     Ingest(ingest::IngestBenchArgs),
+    /// ANN: our HNSW index vs hnswlib and FAISS HNSW on >=100k real-text MiniLM vectors; QPS at
+    /// recall@10 >= 0.95 and build time (peers from scripts/setup-bench-venv.sh).
+    Ann(ann::AnnBenchArgs),
+    /// Embedding: our in-process MiniLM vs sentence-transformers, sentences/s at the same thread
+    /// count, and the cosine between the two sides' vectors.
+    Embed(embed::EmbedBenchArgs),
+    /// Matrix search: one query over five real corpora vs each corpus alone.
+    Matrix(matrix::MatrixBenchArgs),
 }
 
 pub(crate) async fn run(globals: &Globals, command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Journal(args) => journal::run(globals, args).await,
         BenchCommand::Ingest(args) => ingest::run(globals, args).await,
+        BenchCommand::Ann(args) => ann::run(globals, args).await,
+        BenchCommand::Embed(args) => embed::run(globals, args).await,
+        BenchCommand::Matrix(args) => matrix::run(globals, args).await,
     }
 }
 

@@ -159,10 +159,10 @@ pub(crate) async fn list_corpora(store: &dyn ObjectStore) -> Result<Vec<String>,
         .await?;
     let mut names: Vec<String> = Vec::new();
     for prefix in listing.common_prefixes {
-        if let Some(name) = prefix.filename() {
-            if latest_version(store, name).await?.is_some() {
-                names.push(name.to_string());
-            }
+        if let Some(name) = prefix.filename()
+            && latest_version(store, name).await?.is_some()
+        {
+            names.push(name.to_string());
         }
     }
     names.sort();

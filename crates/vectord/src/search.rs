@@ -281,7 +281,9 @@ impl Corpora {
         // 4. Fuse.
         let mut statuses = Vec::new();
         let mut answers: Vec<Answer> = Vec::new();
-        let mut lists: Vec<Vec<((usize, usize, u64), f32)>> = Vec::new();
+        // Items are (answer index, segment index, key).
+        type Ranked = Vec<((usize, usize, u64), f32)>;
+        let mut lists: Vec<Ranked> = Vec::new();
         for (name, result) in names.iter().zip(results) {
             match result {
                 Ok((answer, took_ms)) => {

@@ -36,7 +36,11 @@ pub(crate) struct AnnBenchArgs {
     #[arg(long, default_value_t = 128)]
     ef_construction: usize,
     /// Search breadths to sweep (all libraries).
-    #[arg(long, value_delimiter = ',', default_value = "10,16,24,32,48,64,96,128,192,256")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "10,16,24,32,48,64,96,128,192,256"
+    )]
     ef: Vec<usize>,
     /// Recall the comparison is made at.
     #[arg(long, default_value_t = 0.95)]
@@ -45,7 +49,11 @@ pub(crate) struct AnnBenchArgs {
     #[arg(long, default_value = "/var/tmp/lakehouse-bench-cache")]
     cache: PathBuf,
     /// The Python venv with hnswlib and faiss (scripts/setup-bench-venv.sh).
-    #[arg(long, env = "LAKEHOUSE_BENCH_VENV", default_value = "/var/tmp/lakehouse-bench-venv")]
+    #[arg(
+        long,
+        env = "LAKEHOUSE_BENCH_VENV",
+        default_value = "/var/tmp/lakehouse-bench-venv"
+    )]
     venv: PathBuf,
     /// Where the JSON report goes.
     #[arg(long, default_value = "bench-results")]
@@ -53,7 +61,11 @@ pub(crate) struct AnnBenchArgs {
 }
 
 /// Embed (or load cached) MiniLM vectors for `n` real texts.
-pub(crate) fn vectors(data_dir: &std::path::Path, n: usize, cache: &std::path::Path) -> anyhow::Result<(Vec<f32>, usize)> {
+pub(crate) fn vectors(
+    data_dir: &std::path::Path,
+    n: usize,
+    cache: &std::path::Path,
+) -> anyhow::Result<(Vec<f32>, usize)> {
     std::fs::create_dir_all(cache)?;
     let path = cache.join(format!("minilm-real-texts-{n}.npy"));
     if let Ok((data, dim)) = texts::read_f32(&path)
@@ -63,7 +75,12 @@ pub(crate) fn vectors(data_dir: &std::path::Path, n: usize, cache: &std::path::P
         return Ok((data, dim));
     }
     let texts = texts::corpus_texts(data_dir, n)?;
-    anyhow::ensure!(texts.len() == n, "only {} distinct texts in {}", texts.len(), data_dir.display());
+    anyhow::ensure!(
+        texts.len() == n,
+        "only {} distinct texts in {}",
+        texts.len(),
+        data_dir.display()
+    );
     let model = MiniLm::load(&default_minilm_dir(), &MiniLmOptions::default())?;
     let bar = Bar::new(false);
     lakehouse::vectord::Progress::start(&bar, "embedding", n as u64);
@@ -82,7 +99,10 @@ pub(crate) fn vectors(data_dir: &std::path::Path, n: usize, cache: &std::path::P
 }
 
 fn recall(found: &[u64], truth: &[i64]) -> f64 {
-    let hits = found.iter().filter(|f| truth.iter().any(|t| i64::try_from(**f).ok() == Some(*t))).count();
+    let hits = found
+        .iter()
+        .filter(|f| truth.iter().any(|t| i64::try_from(**f).ok() == Some(*t)))
+        .count();
     hits as f64 / truth.len().max(1) as f64
 }
 
@@ -90,7 +110,12 @@ fn best_at(sweep: &[Value], target: f64) -> Option<Value> {
     sweep
         .iter()
         .filter(|s| s["recall"].as_f64().unwrap_or(0.0) >= target)
-        .max_by(|a, b| a["qps"].as_f64().unwrap_or(0.0).total_cmp(&b["qps"].as_f64().unwrap_or(0.0)))
+        .max_by(|a, b| {
+            a["qps"]
+                .as_f64()
+                .unwrap_or(0.0)
+                .total_cmp(&b["qps"].as_f64().unwrap_or(0.0))
+        })
         .cloned()
 }
 
@@ -101,7 +126,10 @@ pub(crate) async fn run(_globals: &Globals, args: AnnBenchArgs) -> anyhow::Resul
     let k = args.k;
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
 
-    eprintln!("exact ground truth for {} queries over {n_base} vectors", args.queries);
+    eprintln!(
+        "exact ground truth for {} queries over {n_base} vectors",
+        args.queries
+    );
     let per = args.queries.div_ceil(threads);
     let gt: Vec<i64> = std::thread::scope(|s| {
         let handles: Vec<_> = queries
@@ -109,22 +137,40 @@ pub(crate) async fn run(_globals: &Globals, args: AnnBenchArgs) -> anyhow::Resul
             .map(|part| {
                 s.spawn(move || {
                     part.chunks_exact(dim)
-                        .flat_map(|q| exact_search(base, dim, q, k).into_iter().map(|(i, _)| i as i64))
+                        .flat_map(|q| {
+                            exact_search(base, dim, q, k)
+                                .into_iter()
+                                .map(|(i, _)| i as i64)
+                        })
                         .collect::<Vec<i64>>()
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
     });
     anyhow::ensure!(gt.len() == args.queries * k, "ground truth incomplete");
 
     // Ours.
-    let params = AnnParams { m: args.m, ef_construction: args.ef_construction, ef_search: 64 };
-    let items: Vec<(u64, &[f32])> = base.chunks_exact(dim).enumerate().map(|(i, v)| (i as u64, v)).collect();
+    let params = AnnParams {
+        m: args.m,
+        ef_construction: args.ef_construction,
+        ef_search: 64,
+    };
+    let items: Vec<(u64, &[f32])> = base
+        .chunks_exact(dim)
+        .enumerate()
+        .map(|(i, v)| (i as u64, v))
+        .collect();
     let started = Instant::now();
     let index = HnswIndex::build(dim, &params, &items, threads)?;
     let build_seconds = started.elapsed().as_secs_f64();
-    eprintln!("lakehouse (usearch {}) built in {build_seconds:.1}s", lakehouse::vectord::ann::library_version());
+    eprintln!(
+        "lakehouse (usearch {}) built in {build_seconds:.1}s",
+        lakehouse::vectord::ann::library_version()
+    );
     let mut sweep = Vec::new();
     for &ef in &args.ef {
         index.set_ef_search(ef);
@@ -154,31 +200,77 @@ pub(crate) async fn run(_globals: &Globals, args: AnnBenchArgs) -> anyhow::Resul
     });
 
     // Peers, same files.
-    let dir = tempfile::Builder::new().prefix("lakehouse-bench-ann-").tempdir()?;
-    let (bp, qp, gp, op) = (dir.path().join("base.npy"), dir.path().join("queries.npy"), dir.path().join("gt.npy"), dir.path().join("peers.json"));
+    let dir = tempfile::Builder::new()
+        .prefix("lakehouse-bench-ann-")
+        .tempdir()?;
+    let (bp, qp, gp, op) = (
+        dir.path().join("base.npy"),
+        dir.path().join("queries.npy"),
+        dir.path().join("gt.npy"),
+        dir.path().join("peers.json"),
+    );
     texts::write_f32(&bp, base, dim)?;
     texts::write_f32(&qp, queries, dim)?;
     texts::write_i64(&gp, &gt, k)?;
-    let ef_list = args.ef.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+    let ef_list = args
+        .ef
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
     let python = args.venv.join("bin/python");
     let status = std::process::Command::new(&python)
         .arg("scripts/bench/ann_peers.py")
-        .args(["--base", &bp.display().to_string(), "--queries", &qp.display().to_string(), "--gt", &gp.display().to_string()])
-        .args(["--k", &k.to_string(), "--m", &args.m.to_string(), "--ef-construction", &args.ef_construction.to_string()])
-        .args(["--ef", &ef_list, "--threads-build", &threads.to_string(), "--out", &op.display().to_string()])
+        .args([
+            "--base",
+            &bp.display().to_string(),
+            "--queries",
+            &qp.display().to_string(),
+            "--gt",
+            &gp.display().to_string(),
+        ])
+        .args([
+            "--k",
+            &k.to_string(),
+            "--m",
+            &args.m.to_string(),
+            "--ef-construction",
+            &args.ef_construction.to_string(),
+        ])
+        .args([
+            "--ef",
+            &ef_list,
+            "--threads-build",
+            &threads.to_string(),
+            "--out",
+            &op.display().to_string(),
+        ])
         .status()
-        .with_context(|| format!("cannot run {} (make it with scripts/setup-bench-venv.sh)", python.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot run {} (make it with scripts/setup-bench-venv.sh)",
+                python.display()
+            )
+        })?;
     anyhow::ensure!(status.success(), "the peer script failed");
     let peers: Value = serde_json::from_slice(&std::fs::read(&op)?)?;
 
     let target = args.target_recall;
-    let our_best = best_at(ours["sweep"].as_array().map_or(&[][..], Vec::as_slice), target);
+    let our_best = best_at(
+        ours["sweep"].as_array().map_or(&[][..], Vec::as_slice),
+        target,
+    );
     let mut comparisons = serde_json::Map::new();
     for peer in peers["peers"].as_array().into_iter().flatten() {
         let name = peer["name"].as_str().unwrap_or("peer").to_string();
-        let best = best_at(peer["sweep"].as_array().map_or(&[][..], Vec::as_slice), target);
+        let best = best_at(
+            peer["sweep"].as_array().map_or(&[][..], Vec::as_slice),
+            target,
+        );
         let ratio = match (&our_best, &best) {
-            (Some(o), Some(p)) => Some(o["qps"].as_f64().unwrap_or(0.0) / p["qps"].as_f64().unwrap_or(1.0)),
+            (Some(o), Some(p)) => {
+                Some(o["qps"].as_f64().unwrap_or(0.0) / p["qps"].as_f64().unwrap_or(1.0))
+            }
             _ => None,
         };
         let build_ratio = peer["build_seconds"].as_f64().map(|p| p / build_seconds);
@@ -197,7 +289,12 @@ pub(crate) async fn run(_globals: &Globals, args: AnnBenchArgs) -> anyhow::Resul
         "comparison": comparisons,
     });
     let path = super::write_report(&args.out, "ann", &report)?;
-    outln!("{}", serde_json::to_string_pretty(&json!({"ours_best_at_target": report["ours_best_at_target"], "comparison": report["comparison"]}))?)?;
+    outln!(
+        "{}",
+        serde_json::to_string_pretty(
+            &json!({"ours_best_at_target": report["ours_best_at_target"], "comparison": report["comparison"]})
+        )?
+    )?;
     outln!("report: {}", path.display())?;
     Ok(())
 }

@@ -78,7 +78,10 @@ fn npy_header(descr: &str, shape: &[usize]) -> Vec<u8> {
         [n] => format!("({n},)"),
         dims => format!(
             "({})",
-            dims.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            dims.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
@@ -132,7 +135,10 @@ pub(crate) fn read_f32(path: &Path) -> anyhow::Result<(Vec<f32>, usize)> {
     };
     let header = std::str::from_utf8(&bytes[start..start + header_len])?;
     if !header.contains("'<f4'") || header.contains("'fortran_order': True") {
-        bail!("{}: expected a C-order float32 array, header {header}", path.display());
+        bail!(
+            "{}: expected a C-order float32 array, header {header}",
+            path.display()
+        );
     }
     let shape = header
         .split("'shape': (")
@@ -150,7 +156,11 @@ pub(crate) fn read_f32(path: &Path) -> anyhow::Result<(Vec<f32>, usize)> {
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
     if data.len() != dims[0] * cols {
-        bail!("{}: {} values for shape {dims:?}", path.display(), data.len());
+        bail!(
+            "{}: {} values for shape {dims:?}",
+            path.display(),
+            data.len()
+        );
     }
     Ok((data, cols))
 }

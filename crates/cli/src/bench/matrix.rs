@@ -1,0 +1,188 @@
+//! The matrix benchmark: latency of one query over five real corpora at once next to each corpus
+//! alone, same queries, same run. Query embeddings are computed once up front (and reported), so
+//! the numbers measure search, fan-out and fusion.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Args;
+use lakehouse::store::Store;
+use lakehouse::vectord::{BuildOptions, Corpora, NoProgress, SearchRequest, SourceRow};
+use serde_json::json;
+
+use super::texts;
+use crate::Globals;
+
+#[derive(Debug, Args)]
+pub(crate) struct MatrixBenchArgs {
+    /// Folder with the real files (permits, contracts, SF permits, SEC tickers).
+    #[arg(long, default_value = "../shared/data")]
+    data_dir: PathBuf,
+    /// Documents per corpus (at most).
+    #[arg(long, default_value_t = 5000)]
+    rows: usize,
+    /// Queries.
+    #[arg(long, default_value_t = 200)]
+    queries: usize,
+    /// Hits per query.
+    #[arg(long, default_value_t = 10)]
+    k: usize,
+    /// Where the JSON report goes.
+    #[arg(long, default_value = "bench-results")]
+    out: PathBuf,
+}
+
+fn sec_titles(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    let value: serde_json::Value = serde_json::from_slice(&std::fs::read(path)?)?;
+    let mut out = Vec::new();
+    if let Some(map) = value.as_object().filter(|m| !m.contains_key("fields")) {
+        out.extend(
+            map.values()
+                .filter_map(|v| v["title"].as_str().map(String::from)),
+        );
+    } else if let Some(rows) = value["data"].as_array() {
+        out.extend(rows.iter().filter_map(|r| r[1].as_str().map(String::from)));
+    }
+    Ok(out)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted
+        .get(((sorted.len().saturating_sub(1)) as f64 * p).round() as usize)
+        .copied()
+        .unwrap_or(0.0)
+}
+
+pub(crate) async fn run(_globals: &Globals, args: MatrixBenchArgs) -> anyhow::Result<()> {
+    let d = &args.data_dir;
+    let mut sources: Vec<(&str, Vec<String>)> = Vec::new();
+    for ((file, column), name) in texts::SOURCES
+        .iter()
+        .zip(["permits", "contracts", "sf_permits"])
+    {
+        sources.push((name, texts::column_texts(&d.join(file), column)?));
+    }
+    sources.push((
+        "sec_companies",
+        sec_titles(&d.join("sec_company_tickers.json"))?,
+    ));
+    sources.push((
+        "sec_exchange",
+        sec_titles(&d.join("sec_company_tickers_exchange.json"))?,
+    ));
+
+    let dir = tempfile::Builder::new()
+        .prefix("lakehouse-bench-matrix-")
+        .tempdir()?;
+    let store = Store::open(dir.path().to_str().unwrap_or("."))?;
+    let corpora = Corpora::new(Arc::clone(store.object_store()));
+    let mut names = Vec::new();
+    let mut sizes = serde_json::Map::new();
+    let mut queries = Vec::new();
+    for (name, all) in &sources {
+        let rows: Vec<SourceRow> = all
+            .iter()
+            .take(args.rows)
+            .enumerate()
+            .map(|(i, t)| SourceRow {
+                id: i.to_string(),
+                text: t.clone(),
+                meta: Default::default(),
+            })
+            .collect();
+        let t = Instant::now();
+        let report = corpora
+            .build(name, &rows, &BuildOptions::default(), &NoProgress)
+            .await?;
+        eprintln!(
+            "built {name}: {} docs in {:.1}s",
+            report.docs,
+            t.elapsed().as_secs_f64()
+        );
+        sizes.insert((*name).to_string(), json!(report.docs));
+        names.push((*name).to_string());
+        // Queries: the first words of texts past the indexed ones.
+        for t in all
+            .iter()
+            .skip(args.rows)
+            .take(args.queries / sources.len() + 1)
+        {
+            queries.push(t.split_whitespace().take(6).collect::<Vec<_>>().join(" "));
+        }
+    }
+    queries.retain(|q| !q.trim().is_empty());
+    queries.truncate(args.queries);
+
+    // Embed every query once (the embedder caches by content), timing it.
+    let t = Instant::now();
+    for q in &queries {
+        let mut r = SearchRequest::new(q.clone(), vec![names[0].clone()]);
+        r.k = 1;
+        corpora.search(&r).await?;
+    }
+    let embed_ms = t.elapsed().as_secs_f64() * 1000.0 / queries.len().max(1) as f64;
+
+    let measure = |targets: Vec<String>| {
+        let corpora = &corpora;
+        let queries = &queries;
+        async move {
+            let mut lat = Vec::with_capacity(queries.len());
+            for _round in 0..2 {
+                lat.clear();
+                for q in queries {
+                    let mut r = SearchRequest::new(q.clone(), targets.clone());
+                    r.k = args.k;
+                    let t = Instant::now();
+                    let response = corpora.search(&r).await?;
+                    lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                    anyhow::ensure!(
+                        response.corpora.iter().all(|c| c.error.is_none()),
+                        "a corpus failed: {:?}",
+                        response.corpora
+                    );
+                }
+            }
+            lat.sort_by(f64::total_cmp);
+            Ok::<_, anyhow::Error>(json!({
+                "p50_ms": percentile(&lat, 0.5), "p95_ms": percentile(&lat, 0.95),
+                "mean_ms": lat.iter().sum::<f64>() / lat.len().max(1) as f64,
+            }))
+        }
+    };
+    let mut single = serde_json::Map::new();
+    let mut slowest = ("", 0.0f64);
+    for name in &names {
+        let m = measure(vec![name.clone()]).await?;
+        let p50 = m["p50_ms"].as_f64().unwrap_or(0.0);
+        eprintln!("{name} alone: p50 {p50:.3} ms");
+        if p50 > slowest.1 {
+            slowest = (name, p50);
+        }
+        single.insert(name.clone(), m);
+    }
+    let matrix = measure(names.clone()).await?;
+    let ratio = matrix["p50_ms"].as_f64().unwrap_or(0.0) / slowest.1.max(1e-9);
+    let report = json!({
+        "benchmark": "matrix",
+        "corpora": sizes,
+        "queries": queries.len(),
+        "k": args.k,
+        "mode": "hybrid (vector + BM25, RRF k=60)",
+        "query_embedding_ms_mean": embed_ms,
+        "single": single,
+        "matrix": matrix,
+        "slowest_single": slowest.0,
+        "ratio_matrix_p50_over_slowest_single_p50": ratio,
+    });
+    let path = super::write_report(&args.out, "matrix", &report)?;
+    outln!(
+        "matrix over {} corpora p50 {:.3} ms; slowest single ({}) p50 {:.3} ms; ratio {ratio:.2}",
+        names.len(),
+        matrix["p50_ms"].as_f64().unwrap_or(0.0),
+        slowest.0,
+        slowest.1
+    )?;
+    outln!("report: {}", path.display())?;
+    Ok(())
+}
