@@ -1,7 +1,8 @@
 //! Matrix search: one query over many corpora at once.
 //!
 //! The query is embedded once per distinct embedder, every corpus is searched in parallel
-//! (vector, BM25, or both), and all ranked lists are fused into one ranking. Each hit carries
+//! (vector, BM25, or both), the hits of all corpora are merged by score into one vector list
+//! per embedder and one BM25 list, and those lists are fused into one ranking. Each hit carries
 //! its corpus, id, fused score, rank within its corpus, the raw vector and BM25 scores, a
 //! snippet and its metadata. A corpus that is missing or fails (a corrupt segment, a different
 //! embedder) is reported in [`SearchResponse::corpora`] and the others still answer.
@@ -281,23 +282,30 @@ impl Corpora {
         // 4. Fuse.
         let mut statuses = Vec::new();
         let mut answers: Vec<Answer> = Vec::new();
-        // Items are (answer index, segment index, key).
+        // Ranked lists of (answer index, segment index, key): one BM25 list over all corpora,
+        // and one vector list per embedder (cosines from one embedder are comparable across
+        // corpora; from two, they are not). Merging by score before fusing makes a matrix
+        // search rank like a search over the union of the corpora: a corpus whose best hit is
+        // poor does not get a top rank just for being searched.
         type Ranked = Vec<((usize, usize, u64), f32)>;
-        let mut lists: Vec<Ranked> = Vec::new();
+        let mut vector_lists: Vec<(String, Ranked)> = Vec::new();
+        let mut bm25_list: Ranked = Vec::new();
         for (name, result) in names.iter().zip(results) {
             match result {
                 Ok((answer, took_ms)) => {
                     let a = answers.len();
                     let candidates = answer.vector.len() + answer.bm25.len();
-                    for list in [&answer.vector, &answer.bm25] {
-                        if !list.is_empty() {
-                            lists.push(
-                                list.iter()
-                                    .map(|f| ((a, f.segment, f.key), f.score))
-                                    .collect(),
-                            );
+                    let embedder = &answer.view.manifest.embedder.id;
+                    let at = match vector_lists.iter().position(|(e, _)| e == embedder) {
+                        Some(at) => at,
+                        None => {
+                            vector_lists.push((embedder.clone(), Vec::new()));
+                            vector_lists.len() - 1
                         }
-                    }
+                    };
+                    let item = |f: &Found| ((a, f.segment, f.key), f.score);
+                    vector_lists[at].1.extend(answer.vector.iter().map(item));
+                    bm25_list.extend(answer.bm25.iter().map(item));
                     answers.push(answer);
                     statuses.push(CorpusStatus {
                         corpus: (*name).clone(),
@@ -313,6 +321,12 @@ impl Corpora {
                     took_ms: 0.0,
                 }),
             }
+        }
+        let mut lists: Vec<Ranked> = vector_lists.into_iter().map(|(_, l)| l).collect();
+        lists.push(bm25_list);
+        lists.retain(|l| !l.is_empty());
+        for list in &mut lists {
+            list.sort_by(|x, y| y.1.total_cmp(&x.1));
         }
         let fused = fuse(&lists, request.fusion);
         let mut corpus_ranks: HashMap<usize, usize> = HashMap::new();

@@ -64,7 +64,7 @@ fn build_search_tune_and_errors_from_the_command_line() {
         ],
     );
     assert!(
-        out.contains("corpus permits v1 from dataset permits: 300 docs (300 added"),
+        out.contains("corpus permits v1 from dataset permits: 298 docs (298 added"),
         "{out}"
     );
     let out = ok(
@@ -218,7 +218,7 @@ fn build_search_tune_and_errors_from_the_command_line() {
             "--text",
             "work_description",
             "--id",
-            "work_type",
+            "permit_type",
         ],
     );
     assert!(err.contains("duplicate id"), "{err}");
