@@ -151,7 +151,18 @@ impl Corpora {
         let mut pending = Vec::new();
         let mut present: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for row in rows {
-            present.insert(row.id.as_str());
+            if row.id.trim().is_empty() || row.text.trim().is_empty() {
+                return Err(VectordError::InvalidInput(format!(
+                    "row {:?}: ids and texts must not be empty",
+                    row.id
+                )));
+            }
+            if !present.insert(row.id.as_str()) {
+                return Err(VectordError::InvalidInput(format!(
+                    "duplicate id {:?}; every row needs its own id",
+                    row.id
+                )));
+            }
             let hash = content_hash(&row.text);
             match live.get(row.id.as_str()) {
                 Some((_, _, old)) if *old == hash => report.unchanged += 1,

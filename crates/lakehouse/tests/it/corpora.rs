@@ -101,14 +101,22 @@ async fn matrix_search_spans_real_corpora_and_reports_missing_ones() {
         .map(|s| s.to_string())
         .collect();
     let mut request = SearchRequest::new("replace the roof", all.clone());
-    request.k = 10;
+    request.k = 30;
     let response = lh.corpora().search(&request).await.unwrap();
-    assert_eq!(response.hits.len(), 10);
+    assert_eq!(response.hits.len(), 30);
+    // Roof work is in both permit corpora; SEC company names have nothing on it.
     let corpora_hit: std::collections::HashSet<&str> =
         response.hits.iter().map(|h| h.corpus.as_str()).collect();
     assert!(
         corpora_hit.contains("permits") && corpora_hit.contains("sf_permits"),
         "{corpora_hit:?}"
+    );
+    assert!(
+        response
+            .hits
+            .iter()
+            .take(10)
+            .all(|h| h.corpus != "companies")
     );
     assert!(
         response
@@ -491,6 +499,27 @@ async fn bad_requests_and_mismatched_embedders_are_clear_errors() {
         err.to_string()
             .contains("corpus \"unknown\" does not exist (known: docs)"),
         "{err}"
+    );
+
+    // Rows handed to the library directly are checked too.
+    let mut twice = rows(3, "x");
+    twice.push(twice[0].clone());
+    let err = c
+        .build("docs", &twice, &options, &NoProgress)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("duplicate id \"doc-0\""), "{err}");
+    let mut blank = rows(3, "x");
+    blank[1].text = "  ".into();
+    assert!(
+        c.build("docs", &blank, &options, &NoProgress)
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        c.manifest("docs").await.unwrap().version,
+        1,
+        "nothing was written"
     );
 
     // Extending a MiniLM corpus with another embedder is refused before anything is written.
