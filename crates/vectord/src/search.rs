@@ -214,12 +214,19 @@ impl Corpora {
 
         // 2. Embed the query once per embedder the corpora need.
         let embed_started = Instant::now();
+        // Keyed by the manifest's whole embedder record, so every corpus is checked against
+        // the embedder that answers for it.
+        let embedder_key = |v: &CorpusView| {
+            let e = &v.manifest.embedder;
+            format!("{}\n{}\n{}", e.spec, e.id, e.dim)
+        };
         let mut query_vectors: HashMap<String, Result<Arc<Vec<f32>>, String>> = HashMap::new();
         if request.mode != Mode::Bm25 {
             for (view, _) in &opened {
                 let Ok(view) = view else { continue };
                 let spec = &view.manifest.embedder.spec;
-                if query_vectors.contains_key(spec) {
+                let key = embedder_key(view);
+                if query_vectors.contains_key(&key) {
                     continue;
                 }
                 let result = async {
@@ -231,7 +238,7 @@ impl Corpora {
                 }
                 .await
                 .map_err(|e| e.to_string());
-                query_vectors.insert(spec.clone(), result);
+                query_vectors.insert(key, result);
             }
         }
         let embed_ms = embed_started.elapsed().as_secs_f64() * 1000.0;
@@ -248,7 +255,7 @@ impl Corpora {
             let qv = view
                 .as_ref()
                 .ok()
-                .and_then(|v| query_vectors.get(&v.manifest.embedder.spec).cloned());
+                .and_then(|v| query_vectors.get(&embedder_key(v)).cloned());
             async move {
                 let t = Instant::now();
                 let view = view.map_err(|e| e.to_string())?;
