@@ -148,6 +148,25 @@ impl OllamaEmbedder {
     }
 }
 
+/// Send `texts` in requests of at most [`BATCH`] and check the shape of the answer.
+async fn in_batches<'a, F, Fut>(
+    id: &str,
+    dim: usize,
+    texts: &'a [&'a str],
+    request: F,
+) -> Result<Vec<Vec<f32>>, ModelError>
+where
+    F: Fn(&'a [&'a str]) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<Vec<f32>>, ModelError>>,
+{
+    let mut out = Vec::with_capacity(texts.len());
+    for chunk in texts.chunks(BATCH) {
+        out.extend(request(chunk).await?);
+    }
+    check_shape(id, dim, texts.len(), &out)?;
+    Ok(out)
+}
+
 fn probe_dim(vectors: &[Vec<f32>], url: &str) -> Result<usize, ModelError> {
     match vectors.first() {
         Some(v) if !v.is_empty() => Ok(v.len()),
@@ -166,12 +185,7 @@ impl Embedder for OllamaEmbedder {
     }
 
     async fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
-        let mut out = Vec::with_capacity(texts.len());
-        for chunk in texts.chunks(BATCH) {
-            out.extend(self.request(chunk).await?);
-        }
-        check_shape(&self.id, self.dim, texts.len(), &out)?;
-        Ok(out)
+        in_batches(&self.id, self.dim, texts, |chunk| self.request(chunk)).await
     }
 }
 
@@ -259,11 +273,6 @@ impl Embedder for OpenAiEmbedder {
     }
 
     async fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
-        let mut out = Vec::with_capacity(texts.len());
-        for chunk in texts.chunks(BATCH) {
-            out.extend(self.request(chunk).await?);
-        }
-        check_shape(&self.id, self.dim, texts.len(), &out)?;
-        Ok(out)
+        in_batches(&self.id, self.dim, texts, |chunk| self.request(chunk)).await
     }
 }
