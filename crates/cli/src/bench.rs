@@ -52,3 +52,24 @@ pub(crate) fn write_report(
     std::fs::write(&path, serde_json::to_string_pretty(report)? + "\n")?;
     Ok(path)
 }
+
+/// Run a peer's Python script with the bench venv's interpreter; fails if it does not succeed.
+pub(crate) fn run_peer(
+    venv: &std::path::Path,
+    script: &str,
+    args: &[String],
+) -> anyhow::Result<()> {
+    let python = venv.join("bin/python");
+    let status = std::process::Command::new(&python)
+        .arg(script)
+        .args(args)
+        .status()
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot run {} ({e}); make it with scripts/setup-bench-venv.sh",
+                python.display()
+            )
+        })?;
+    anyhow::ensure!(status.success(), "{script} failed ({status})");
+    Ok(())
+}

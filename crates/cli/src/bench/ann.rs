@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Context;
 use clap::Args;
 use lakehouse::models::{MiniLm, MiniLmOptions, default_minilm_dir};
 use lakehouse::vectord::{AnnParams, HnswIndex, VectorIndexRead, exact_search};
@@ -218,41 +217,30 @@ pub(crate) async fn run(_globals: &Globals, args: AnnBenchArgs) -> anyhow::Resul
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(",");
-    let python = args.venv.join("bin/python");
-    let status = std::process::Command::new(&python)
-        .arg("scripts/bench/ann_peers.py")
-        .args([
-            "--base",
-            &bp.display().to_string(),
-            "--queries",
-            &qp.display().to_string(),
-            "--gt",
-            &gp.display().to_string(),
-        ])
-        .args([
-            "--k",
-            &k.to_string(),
-            "--m",
-            &args.m.to_string(),
-            "--ef-construction",
-            &args.ef_construction.to_string(),
-        ])
-        .args([
-            "--ef",
-            &ef_list,
-            "--threads-build",
-            &threads.to_string(),
-            "--out",
-            &op.display().to_string(),
-        ])
-        .status()
-        .with_context(|| {
-            format!(
-                "cannot run {} (make it with scripts/setup-bench-venv.sh)",
-                python.display()
-            )
-        })?;
-    anyhow::ensure!(status.success(), "the peer script failed");
+    super::run_peer(
+        &args.venv,
+        "scripts/bench/ann_peers.py",
+        &[
+            "--base".to_string(),
+            bp.display().to_string(),
+            "--queries".to_string(),
+            qp.display().to_string(),
+            "--gt".to_string(),
+            gp.display().to_string(),
+            "--k".to_string(),
+            k.to_string(),
+            "--m".to_string(),
+            args.m.to_string(),
+            "--ef-construction".to_string(),
+            args.ef_construction.to_string(),
+            "--ef".to_string(),
+            ef_list,
+            "--threads-build".to_string(),
+            threads.to_string(),
+            "--out".to_string(),
+            op.display().to_string(),
+        ],
+    )?;
     let peers: Value = serde_json::from_slice(&std::fs::read(&op)?)?;
 
     let target = args.target_recall;

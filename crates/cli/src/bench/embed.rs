@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Context;
 use clap::Args;
 use lakehouse::models::{MiniLm, MiniLmOptions, cosine, default_minilm_dir};
 use serde_json::{Value, json};
@@ -87,35 +86,24 @@ pub(crate) async fn run(_globals: &Globals, args: EmbedBenchArgs) -> anyhow::Res
 
     let peer_json = dir.path().join("peer.json");
     let peer_vectors = dir.path().join("peer.npy");
-    let python = args.venv.join("bin/python");
-    let status = std::process::Command::new(&python)
-        .arg("scripts/bench/embed_peer.py")
-        .args([
-            "--model-dir",
-            &model_dir.display().to_string(),
-            "--sentences",
-            &sentences_file.display().to_string(),
-        ])
-        .args([
-            "--threads",
-            &threads.to_string(),
-            "--batch-size",
-            &args.batch_size.to_string(),
-        ])
-        .args([
-            "--out-vectors",
-            &peer_vectors.display().to_string(),
-            "--out",
-            &peer_json.display().to_string(),
-        ])
-        .status()
-        .with_context(|| {
-            format!(
-                "cannot run {} (make it with scripts/setup-bench-venv.sh)",
-                python.display()
-            )
-        })?;
-    anyhow::ensure!(status.success(), "the sentence-transformers script failed");
+    super::run_peer(
+        &args.venv,
+        "scripts/bench/embed_peer.py",
+        &[
+            "--model-dir".to_string(),
+            model_dir.display().to_string(),
+            "--sentences".to_string(),
+            sentences_file.display().to_string(),
+            "--threads".to_string(),
+            threads.to_string(),
+            "--batch-size".to_string(),
+            args.batch_size.to_string(),
+            "--out-vectors".to_string(),
+            peer_vectors.display().to_string(),
+            "--out".to_string(),
+            peer_json.display().to_string(),
+        ],
+    )?;
     let peer: Value = serde_json::from_slice(&std::fs::read(&peer_json)?)?;
     let (theirs, dim) = texts::read_f32(&peer_vectors)?;
     anyhow::ensure!(
