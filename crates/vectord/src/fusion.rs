@@ -36,16 +36,27 @@ impl std::str::FromStr for Fusion {
     }
 }
 
-/// Fuse `lists` (each best first, with scores) into one list, best first. Ties keep the order
-/// in which items were first seen.
+/// Fuse `lists` (each best first, with scores) into one list, best first. Items with equal
+/// scores in a list share a rank; ties in the result keep the order in which items were first
+/// seen.
 pub fn fuse<T: Eq + Hash + Clone>(lists: &[Vec<(T, f32)>], fusion: Fusion) -> Vec<(T, f32)> {
     let mut total: HashMap<T, (f32, usize)> = HashMap::new();
     let mut seen = 0usize;
     for list in lists {
         let contribution: Vec<f32> = match fusion {
-            Fusion::Rrf { k } => (0..list.len())
-                .map(|r| 1.0 / (k + r as f32 + 1.0))
-                .collect(),
+            // Equal scores share a rank (the first of them), so RRF never invents an order
+            // between items its inputs could not tell apart.
+            Fusion::Rrf { k } => {
+                let mut rank = 0;
+                (0..list.len())
+                    .map(|r| {
+                        if r == 0 || list[r].1 != list[r - 1].1 {
+                            rank = r;
+                        }
+                        1.0 / (k + rank as f32 + 1.0)
+                    })
+                    .collect()
+            }
             Fusion::Zscore => {
                 let n = list.len() as f32;
                 let mean = list.iter().map(|x| x.1).sum::<f32>() / n.max(1.0);
@@ -84,6 +95,18 @@ mod tests {
         assert_eq!(
             fused[1].0, "x",
             "rank 1 in one list beats rank 2 in one list"
+        );
+    }
+
+    #[test]
+    fn equal_scores_share_a_rank() {
+        let a = vec![("x", 0.5), ("y", 0.5), ("z", 0.1)];
+        let fused = fuse(&[a], Fusion::default());
+        assert_eq!(fused[0].1, fused[1].1, "{fused:?}");
+        assert!(fused[1].1 > fused[2].1);
+        assert!(
+            (fused[2].1 - 1.0 / 63.0).abs() < 1e-6,
+            "z keeps its own rank"
         );
     }
 
