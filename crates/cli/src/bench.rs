@@ -6,6 +6,7 @@ mod embed;
 mod ingest;
 mod journal;
 mod matrix;
+mod memory;
 mod texts;
 
 use std::path::PathBuf;
@@ -29,6 +30,9 @@ pub(crate) enum BenchCommand {
     Embed(embed::EmbedBenchArgs),
     /// Matrix search: one query over five real corpora vs each corpus alone.
     Matrix(matrix::MatrixBenchArgs),
+    /// Memory: UPSERT and SEARCH latency at 10k and 100k records vs Mem0 OSS (FAISS, same
+    /// MiniLM vectors), embedding reported separately.
+    Memory(memory::MemoryBenchArgs),
 }
 
 pub(crate) async fn run(globals: &Globals, command: BenchCommand) -> anyhow::Result<()> {
@@ -38,6 +42,7 @@ pub(crate) async fn run(globals: &Globals, command: BenchCommand) -> anyhow::Res
         BenchCommand::Ann(args) => ann::run(globals, args).await,
         BenchCommand::Embed(args) => embed::run(globals, args).await,
         BenchCommand::Matrix(args) => matrix::run(globals, args).await,
+        BenchCommand::Memory(args) => memory::run(globals, args).await,
     }
 }
 

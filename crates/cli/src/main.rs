@@ -15,6 +15,7 @@ mod bench;
 mod corpus;
 mod dataset;
 mod journal;
+mod memory;
 mod sql;
 
 use std::process::ExitCode;
@@ -62,6 +63,10 @@ enum Command {
     /// Append to, read, compact and inspect journals (write-once append logs in the store).
     #[command(subcommand)]
     Journal(journal::JournalCommand),
+    /// Agent memory: versioned pathways and playbooks (upsert, revise, retire, history, get,
+    /// list, search, record-outcome) in a namespace.
+    #[command(subcommand)]
+    Memory(memory::MemoryCommand),
     /// Measure Lakehouse against its peers; writes JSON under bench-results/.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -126,6 +131,7 @@ fn main() -> ExitCode {
             Command::Corpus(command) => corpus::run(&globals, command).await,
             Command::Search(args) => corpus::search(&globals, args).await,
             Command::Journal(command) => journal::run(&globals, command).await,
+            Command::Memory(command) => memory::run(&globals, command).await,
             Command::Bench(command) => bench::run(&globals, command).await,
         }
     });

@@ -5,12 +5,15 @@
 //! `lakehouse-table`, re-exported as [`table`]), the embedders (`lakehouse-models`, as
 //! [`models`]) and the corpora with matrix search (`lakehouse-vectord`, as [`vectord`]).
 //! [`Lakehouse::build_corpus`] is the bridge between the last two: it reads a dataset and feeds
-//! its rows to a corpus, so retrieval never depends on the SQL engine. Memory and the agent loop
-//! join here as they land, so that the CLI and the server reach everything through this one type.
+//! its rows to a corpus, so retrieval never depends on the SQL engine. The agent loop joins here
+//! as it lands, so that the CLI and the server reach everything through this one type.
 
 use std::sync::Arc;
 
+pub use lakehouse_memory as memory;
+use lakehouse_memory::{Memory, MemoryError, MemoryOptions};
 pub use lakehouse_models as models;
+use lakehouse_models::EmbedderSpec;
 pub use lakehouse_store as store;
 use lakehouse_store::journal::{JournalError, JournalOptions, StoreJournal};
 use lakehouse_store::{Store, StoreError};
@@ -60,6 +63,9 @@ pub enum Error {
     /// A corpus operation failed.
     #[error(transparent)]
     Vectord(#[from] VectordError),
+    /// A memory operation failed.
+    #[error(transparent)]
+    Memory(#[from] MemoryError),
 }
 
 /// What [`Lakehouse::build_corpus`] did.
@@ -118,6 +124,39 @@ impl Lakehouse {
     /// The corpora (ANN + BM25 indexes) and matrix search over them.
     pub fn corpora(&self) -> &Arc<Corpora> {
         &self.corpora
+    }
+
+    /// Open memory namespace `namespace` with an embedder for UPSERT, REVISE and SEARCH: the one
+    /// the namespace was written with, or `embedder`, or MiniLM for a new namespace. Offering
+    /// another embedder than the recorded one is an error. Embedders are shared with the
+    /// corpora (one model load per process).
+    pub async fn memory(
+        &self,
+        namespace: &str,
+        embedder: Option<EmbedderSpec>,
+    ) -> Result<Memory, Error> {
+        let memory = self.memory_without_embedder(namespace).await?;
+        let spec = match (embedder, memory.recorded_embedder()) {
+            (Some(spec), _) => spec,
+            (None, Some(recorded)) => recorded
+                .spec
+                .parse::<EmbedderSpec>()
+                .map_err(VectordError::from)?,
+            (None, None) => EmbedderSpec::default(),
+        };
+        let model = self.corpora.embedder(&spec).await?;
+        Ok(memory.with_embedder(model, &spec.to_string())?)
+    }
+
+    /// Open memory namespace `namespace` for reading, retiring and recording outcomes, without
+    /// loading an embedder.
+    pub async fn memory_without_embedder(&self, namespace: &str) -> Result<Memory, Error> {
+        Ok(Memory::open(
+            Arc::clone(self.store.object_store()),
+            namespace,
+            MemoryOptions::default(),
+        )
+        .await?)
     }
 
     /// Build corpus `corpus` from dataset `dataset`, or bring it up to date with it: rows are

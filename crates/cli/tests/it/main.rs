@@ -8,6 +8,7 @@ mod corpus;
 mod dataset;
 mod journal;
 mod kill;
+mod memory;
 
 use std::process::{Command, Output};
 
