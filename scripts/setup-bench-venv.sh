@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Create (or update) the Python venv the embedding and ANN peer benchmarks use (torch,
-# sentence-transformers, hnswlib, faiss-cpu), outside the clone. Separate from the test venv
+# Create (or update) the Python venv the embedding, ANN and memory peer benchmarks use (torch,
+# sentence-transformers, hnswlib, faiss-cpu, mem0ai), outside the clone. Separate from the test venv
 # (scripts/setup-venv.sh) because it is large: PyPI's torch pulls the CUDA libraries, several
 # GB, though everything here runs on the CPU. hnswlib may build from source (needs g++).
 #   LAKEHOUSE_BENCH_VENV   where it lives (default /var/tmp/lakehouse-bench-venv)

@@ -14,6 +14,12 @@ pub enum ModelError {
         /// The spec as given.
         spec: String,
     },
+    /// A chat model spec string could not be understood.
+    #[error("unknown chat model {spec:?}: expected ollama:MODEL[@URL] or openai:MODEL[@URL]")]
+    UnknownChatModel {
+        /// The spec as given.
+        spec: String,
+    },
     /// The model folder is missing or lacks a file.
     #[error(
         "model file {path} is missing; fetch the model with scripts/fetch-model.sh (or set LAKEHOUSE_MINILM_DIR)"

@@ -8,11 +8,18 @@
 //! (`/v1/embeddings`, any OpenAI-compatible server). [`CachedEmbedder`] wraps any of them with a
 //! content-hash cache so the same text is never embedded twice.
 //!
-//! The chat models used by the agent loop will join this crate behind a `ChatModel` trait.
+//! The agent loop's chat models are in [`chat`]: the [`ChatModel`] trait, Ollama's `/api/chat`
+//! and OpenAI-compatible `/v1/chat/completions` (both streamed, with tools), a scripted model,
+//! the text tool-call fallback and argument validation.
 
+pub mod chat;
 mod embed;
 mod error;
 
+pub use chat::{
+    ChatModel, ChatRequest, ChatResponse, ChatSpec, Message, Role, ToolCall, ToolSpec, Usage,
+    open_chat,
+};
 pub use embed::cache::{CacheStats, CachedEmbedder};
 pub use embed::hash::{DEFAULT_HASH_DIM, HashEmbedder};
 pub use embed::http::{OllamaEmbedder, OpenAiEmbedder};

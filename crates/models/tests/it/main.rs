@@ -4,5 +4,6 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod chat;
 mod http;
 mod minilm;
