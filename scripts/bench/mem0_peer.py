@@ -14,8 +14,9 @@ query texts on its own.
 For each size N: the first N texts are loaded straight into the vector store in batches of
 1000 (Mem0's add() saves the whole FAISS index to disk on every call, so loading 100k records
 through it would take hours); then `--ops` adds of new texts (through add()) and `--ops`
-searches (through search(), top_k 10) are timed one by one. With --in-memory the FAISS store
-has no path (nothing is persisted), showing Mem0's cost without its per-add save.
+searches (through search(), top_k 10) are timed one by one. With --in-memory the FAISS store's
+save is switched off (Mem0 has no setting for it: without a path it saves to
+/tmp/faiss/<collection>), showing Mem0's cost without its per-add save.
 Writes JSON: {"name": "mem0", "version": ..., "sizes": [{"records": N, "load_s": ...,
 "upsert_ms": {"p50", "p95", "mean"}, "search_ms": {...}}], "embed_ms": {...}}.
 """
@@ -83,12 +84,14 @@ def main(argv=None):
                 "vector_store": {"provider": "faiss", "config": {
                     "collection_name": "bench", "embedding_model_dims": vectors.shape[1],
                     "distance_strategy": "cosine",
-                    "path": None if args.in_memory else f"{tmp}/faiss"}},
+                    "path": f"{tmp}/faiss"}},
                 "embedder": {"provider": "huggingface", "config": {
                     "model": args.model_dir, "embedding_dims": vectors.shape[1]}},
                 "history_db_path": f"{tmp}/history.db",
             }
             m = Memory.from_config(config)
+            if args.in_memory:
+                m.vector_store._save = lambda: None
             real_embed = m.embedding_model.embed
             m.embedding_model.embed = lambda text, memory_action=None: lookup[text]
             log(f"loading {n} records")

@@ -11,6 +11,7 @@ macro_rules! outln {
     }};
 }
 
+mod agent;
 mod bench;
 mod corpus;
 mod dataset;
@@ -67,6 +68,9 @@ enum Command {
     /// list, search, record-outcome) in a namespace.
     #[command(subcommand)]
     Memory(memory::MemoryCommand),
+    /// Run tasks through the agent loop (tools, observer, playbooks).
+    #[command(subcommand)]
+    Agent(agent::AgentCommand),
     /// Measure Lakehouse against its peers; writes JSON under bench-results/.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -132,6 +136,7 @@ fn main() -> ExitCode {
             Command::Search(args) => corpus::search(&globals, args).await,
             Command::Journal(command) => journal::run(&globals, command).await,
             Command::Memory(command) => memory::run(&globals, command).await,
+            Command::Agent(command) => agent::run(&globals, command).await,
             Command::Bench(command) => bench::run(&globals, command).await,
         }
     });

@@ -5,11 +5,13 @@
 //! `lakehouse-table`, re-exported as [`table`]), the embedders (`lakehouse-models`, as
 //! [`models`]) and the corpora with matrix search (`lakehouse-vectord`, as [`vectord`]).
 //! [`Lakehouse::build_corpus`] is the bridge between the last two: it reads a dataset and feeds
-//! its rows to a corpus, so retrieval never depends on the SQL engine. The agent loop joins here
-//! as it lands, so that the CLI and the server reach everything through this one type.
+//! its rows to a corpus, so retrieval never depends on the SQL engine. The CLI and the server
+//! reach everything through this one type.
 
 use std::sync::Arc;
 
+pub use lakehouse_agent as agent;
+use lakehouse_agent::Workspace;
 pub use lakehouse_memory as memory;
 use lakehouse_memory::{Memory, MemoryError, MemoryOptions};
 pub use lakehouse_models as models;
@@ -146,6 +148,20 @@ impl Lakehouse {
         };
         let model = self.corpora.embedder(&spec).await?;
         Ok(memory.with_embedder(model, &spec.to_string())?)
+    }
+
+    /// The agent's workspace: the datasets, the corpora, and playbook memory in `namespace`
+    /// (opened with its recorded embedder, or `embedder`, or MiniLM).
+    pub async fn workspace(
+        &self,
+        namespace: &str,
+        embedder: Option<EmbedderSpec>,
+    ) -> Result<Workspace, Error> {
+        Ok(Workspace {
+            tables: self.tables.clone(),
+            corpora: Arc::clone(&self.corpora),
+            memory: Arc::new(self.memory(namespace, embedder).await?),
+        })
     }
 
     /// Open memory namespace `namespace` for reading, retiring and recording outcomes, without
