@@ -142,7 +142,13 @@ pub struct RunReport {
     pub tool_errors: usize,
     /// The tool calls, in order (final answers are in `verdicts`).
     pub calls: Vec<CallTrace>,
+    /// The harness's check of the answer, when one was given (`Err` says why it failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<Result<(), String>>,
 }
+
+/// A deterministic check of an answer and its citations; `Err` says why it fails.
+pub type Check<'a> = dyn Fn(&str, &[String]) -> Result<(), String> + Sync + 'a;
 
 /// An agent: a model, a workspace, an observer.
 #[derive(Debug, Clone)]
@@ -192,6 +198,24 @@ impl Agent {
 
     /// Run `task` to an outcome; see the module docs.
     pub async fn run(&self, task: &str) -> Result<RunReport, AgentError> {
+        self.run_inner(task, None).await
+    }
+
+    /// Run `task`, then check an accepted answer with `check` (the harness's deterministic
+    /// checks); only an answer that passes is sealed. The result is in [`RunReport::check`].
+    pub async fn run_checked(
+        &self,
+        task: &str,
+        check: &Check<'_>,
+    ) -> Result<RunReport, AgentError> {
+        self.run_inner(task, Some(check)).await
+    }
+
+    async fn run_inner(
+        &self,
+        task: &str,
+        check: Option<&Check<'_>>,
+    ) -> Result<RunReport, AgentError> {
         let task = task.trim();
         if task.is_empty() {
             return Err(AgentError::InvalidTask("the task is empty".into()));
@@ -234,6 +258,20 @@ impl Agent {
         };
         let outcome = self.drive(task, &mut run, started).await?;
         let accepted = outcome == Outcome::Accepted;
+        let checked = match (check, &run.last) {
+            (Some(check), Some(c)) if accepted => Some(check(&c.answer, &c.citations)),
+            (Some(_), _) => Some(Err("no accepted answer".to_string())),
+            (None, _) => None,
+        };
+        if let Some(result) = &checked {
+            run.log
+                .record(
+                    "check",
+                    json!({"passed": result.is_ok(), "why": result.as_ref().err()}),
+                )
+                .await?;
+        }
+        let succeeded = accepted && checked.as_ref().is_none_or(Result::is_ok);
 
         let mut sealed = None;
         if accepted
@@ -265,7 +303,7 @@ impl Agent {
                 }
             }
         }
-        self.record_replays(&run, &injected, accepted, &session)
+        self.record_replays(&run, &injected, succeeded, &session)
             .await?;
 
         let report = RunReport {
@@ -287,6 +325,7 @@ impl Agent {
             playbooks_injected: injected,
             sealed,
             tool_errors: run.tool_errors,
+            check: checked,
             calls: run
                 .calls
                 .iter()

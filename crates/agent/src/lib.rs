@@ -9,17 +9,20 @@
 //! distilled into a playbook ([`seal::distill`]) and UPSERTed, so solving the same task the same
 //! way again bumps its `replay_count`; injected playbooks get their replay's outcome recorded,
 //! and one that keeps failing is retired. [`OfflinePlanner`] stands in for a model when none is
-//! installed. The agent reaches data only through the table, vectord and memory APIs.
+//! installed. [`eval`] is the harness: a task file × iterations with deterministic checks,
+//! warm next to cold, reported as JSON and markdown. The agent reaches data only through the
+//! table, vectord and memory APIs.
 
 mod agent;
 mod error;
+pub mod eval;
 pub mod observer;
 pub mod planner;
 pub mod seal;
 pub mod session;
 pub mod tools;
 
-pub use agent::{Agent, AgentOptions, CallTrace, Outcome, RunReport, Sealed};
+pub use agent::{Agent, AgentOptions, CallTrace, Check, Outcome, RunReport, Sealed};
 pub use error::AgentError;
 pub use observer::{Candidate, Decision, Evidence, Observer, Verdict};
 pub use planner::{OFFLINE_ID, OfflinePlanner};

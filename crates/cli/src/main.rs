@@ -15,6 +15,7 @@ mod agent;
 mod bench;
 mod corpus;
 mod dataset;
+mod demo;
 mod journal;
 mod memory;
 mod sql;
@@ -50,6 +51,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The whole product on the bundled real-data samples: ingest, corpora, a matrix search,
+    /// memory UPSERT/REVISE/RETIRE/HISTORY, and one task run twice through the agent (the
+    /// second run uses the playbook the first sealed). Safe to run again.
+    Demo(demo::DemoArgs),
     /// Ingest raw corpora (CSV, JSON, JSONL, Parquet, text) into Delta tables; list, describe,
     /// show history, drop.
     #[command(subcommand)]
@@ -130,6 +135,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Demo(args) => demo::run(&globals, args).await,
             Command::Dataset(command) => dataset::run(&globals, command).await,
             Command::Sql(args) => sql::run(&globals, args).await,
             Command::Corpus(command) => corpus::run(&globals, command).await,

@@ -1,6 +1,7 @@
 //! The search indexes of a namespace, built in memory from its records on first search and
-//! kept up to date as records are written: an HNSW index of the embeddings (usearch, through
-//! vectord's [`VectorIndex`]) and a BM25 index of the search text (tantivy, in RAM).
+//! kept up to date as records are written: an HNSW index of the embeddings of the records'
+//! content (usearch, through vectord's [`VectorIndex`]) and a BM25 index of their content,
+//! outcome and step tools (tantivy, in RAM).
 //!
 //! Both hold every record ever written — records are immutable, so nothing is ever removed —
 //! and every search passes a predicate that admits only what should be seen (live tips now, or

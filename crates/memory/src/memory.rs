@@ -393,7 +393,10 @@ impl Memory {
                     .collect()
             };
             if !missing.is_empty() {
-                let texts: Vec<String> = missing.iter().map(|&i| drafts[i].search_text()).collect();
+                let texts: Vec<String> = missing
+                    .iter()
+                    .map(|&i| drafts[i].embed_text().to_string())
+                    .collect();
                 let vectors = self.embed(&texts).await?;
                 for (i, v) in missing.into_iter().zip(vectors) {
                     embeddings.insert(fingerprints[i].clone(), v);
@@ -434,7 +437,7 @@ impl Memory {
             check_revisable(&inner.state, id, expected_version)?;
         }
         let embedding = self
-            .embed(&[draft.search_text()])
+            .embed(&[draft.embed_text().to_string()])
             .await?
             .pop()
             .unwrap_or_default();

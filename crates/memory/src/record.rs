@@ -176,7 +176,13 @@ impl Draft {
         digest[..16].iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// The text embedded and indexed for search: content, outcome, then the step tools.
+    /// The text embedded for vector search: the content alone — what the record is *for* —
+    /// so a task matches the playbook for it however long the playbook's outcome is.
+    pub(crate) fn embed_text(&self) -> &str {
+        &self.content
+    }
+
+    /// The text indexed for BM25: content, outcome, then the step tools.
     pub(crate) fn search_text(&self) -> String {
         let mut text = self.content.clone();
         if let Some(outcome) = &self.outcome {

@@ -98,3 +98,13 @@ pub async fn s3_store(label: &str) -> Store {
     }
     store
 }
+
+/// The folder of the crate whose tests are running, read when the test runs (cargo and nextest
+/// set `CARGO_MANIFEST_DIR` for test processes). Not `env!("CARGO_MANIFEST_DIR")`: that is
+/// baked in at compile time, and a test binary reused by a checkout at another path (clones
+/// sharing one target folder) would read the other checkout's files.
+pub fn crate_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .expect("CARGO_MANIFEST_DIR is set by cargo test and cargo nextest")
+}

@@ -3,7 +3,10 @@
 use crate::{lakehouse, run, stderr, stdout};
 
 fn sample(name: &str) -> String {
-    format!("{}/../table/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/../table/tests/data/{name}",
+        lakehouse_testkit::crate_dir().display()
+    )
 }
 
 fn ok(store: &str, args: &[&str]) -> String {

@@ -4,6 +4,7 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod agent;
 mod corpus;
 mod dataset;
 mod journal;

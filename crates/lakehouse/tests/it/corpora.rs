@@ -1,7 +1,6 @@
 //! Corpora built from the checked-in samples of the real datasets with MiniLM (fetched by
 //! `scripts/fetch-model.sh`; a missing model fails these tests, nothing falls back to `hash`).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -16,7 +15,7 @@ use lakehouse::vectord::{
 use lakehouse::{Config, Lakehouse};
 
 fn sample(file: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    lakehouse_testkit::crate_dir()
         .join("../table/tests/data")
         .join(file)
         .display()

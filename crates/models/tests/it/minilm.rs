@@ -4,8 +4,6 @@
 //! (`scripts/make-minilm-fixture.py`). The model folder comes from `scripts/fetch-model.sh`;
 //! when it is missing this test fails and says so (it never falls back to another embedder).
 
-use std::path::PathBuf;
-
 use lakehouse_models::{Embedder, MiniLm, MiniLmOptions, cosine, default_minilm_dir};
 
 #[derive(serde::Deserialize)]
@@ -16,7 +14,7 @@ struct Reference {
 }
 
 fn reference() -> Reference {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/minilm_reference.json");
+    let path = lakehouse_testkit::crate_dir().join("tests/data/minilm_reference.json");
     let text = std::fs::read_to_string(&path).expect("reference fixture is checked in");
     serde_json::from_str(&text).expect("reference fixture parses")
 }

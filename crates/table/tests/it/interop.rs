@@ -98,7 +98,7 @@ fn python_checksum(uri: &str, storage: &[(String, String)]) -> serde_json::Value
     let python = format!("{venv}/bin/python");
     let script = format!(
         "{}/../../scripts/interop/delta_checksum.py",
-        env!("CARGO_MANIFEST_DIR")
+        lakehouse_testkit::crate_dir().display()
     );
     let mut command = std::process::Command::new(&python);
     command.arg(&script).arg(uri);

@@ -15,7 +15,10 @@ use lakehouse_table::{IngestOptions, SqlOptions, Tables};
 
 /// A sample file from `tests/data`.
 pub(crate) fn data(name: &str) -> String {
-    format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/tests/data/{name}",
+        lakehouse_testkit::crate_dir().display()
+    )
 }
 
 /// Datasets in a fresh local folder.
