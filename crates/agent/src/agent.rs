@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::AgentError;
 use crate::observer::{Candidate, Decision, Evidence, Observer, Verdict};
 use crate::seal::{distill, preamble};
-use crate::session::SessionLog;
+use crate::session::{SESSIONS_TABLE, SessionLog, session_row};
 use crate::tools::{FINAL_ANSWER, Scratchpad, ToolResult, Workspace, tool_specs};
 
 const SYSTEM_PROMPT: &str = "You are a data agent. Answer the task using the tools: search the \
@@ -227,6 +227,7 @@ impl Agent {
             )));
         }
         let started = Instant::now();
+        let started_at = self.options.clock.now().as_micros();
         let session = self.session_id();
         let log = SessionLog::open(Arc::clone(&self.store), &session)?;
 
@@ -274,7 +275,7 @@ impl Agent {
         let succeeded = accepted && checked.as_ref().is_none_or(Result::is_ok);
 
         let mut sealed = None;
-        if accepted
+        if succeeded
             && self.options.seal
             && let Some(candidate) = &run.last
             && let Some(draft) = distill(
@@ -337,6 +338,23 @@ impl Agent {
                 })
                 .collect(),
         };
+        // One row per session in the `agent_sessions` dataset, for SQL; the journal stays the
+        // complete record if this fails.
+        let appended = match session_row(&report, started_at) {
+            Ok(row) => self
+                .workspace
+                .tables
+                .append(SESSIONS_TABLE, row)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(error) = appended {
+            tracing::warn!("could not append the session to {SESSIONS_TABLE}: {error}");
+            run.log
+                .record("sessions_table_failed", json!({ "error": error }))
+                .await?;
+        }
         run.log
             .record(
                 "outcome",

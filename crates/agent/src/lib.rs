@@ -5,15 +5,18 @@
 //! [`Agent::run`] drives one task: the system prompt with matching playbooks, then model calls
 //! and tool calls ([`tools`]) under budgets on steps, wall time and tokens, each candidate
 //! answer reviewed by the [`Observer`] (an LLM reviewer or the heuristic one). Every event is
-//! archived in the session's journal (`sessions/<id>`, secrets redacted). An accepted session is
+//! archived in the session's journal (`sessions/<id>`, secrets redacted) and each session is a
+//! row of the `agent_sessions` dataset (for `lakehouse sql`). An accepted session is
 //! distilled into a playbook ([`seal::distill`]) and UPSERTed, so solving the same task the same
 //! way again bumps its `replay_count`; injected playbooks get their replay's outcome recorded,
 //! and one that keeps failing is retired. [`OfflinePlanner`] stands in for a model when none is
-//! installed. [`eval`] is the harness: a task file × iterations with deterministic checks,
+//! installed. [`analyze`] runs a model over every row of a dataset into a new one. [`eval`] is
+//! the harness: a task file × iterations with deterministic checks,
 //! warm next to cold, reported as JSON and markdown. The agent reaches data only through the
 //! table, vectord and memory APIs.
 
 mod agent;
+pub mod analyze;
 mod error;
 pub mod eval;
 pub mod observer;
@@ -26,4 +29,5 @@ pub use agent::{Agent, AgentOptions, CallTrace, Check, Outcome, RunReport, Seale
 pub use error::AgentError;
 pub use observer::{Candidate, Decision, Evidence, Observer, Verdict};
 pub use planner::{OFFLINE_ID, OfflinePlanner};
+pub use session::SESSIONS_TABLE;
 pub use tools::{Workspace, tool_specs};

@@ -1,6 +1,6 @@
 //! The session archive: every event of a run (request, response, tool call and result,
 //! verdict, budget warning, seal, outcome) appended to the journal `sessions/<id>` in the
-//! store, with secrets redacted.
+//! store, with secrets redacted; and one row per session in the `agent_sessions` dataset.
 
 use std::sync::Arc;
 
@@ -96,6 +96,87 @@ impl SessionLog {
         self.journal.close().await?;
         Ok(())
     }
+}
+
+/// The dataset every run is appended to, one row per session, for `lakehouse sql`.
+pub const SESSIONS_TABLE: &str = "agent_sessions";
+
+/// The row of `report` in [`SESSIONS_TABLE`]; `started_at` in microseconds since the epoch.
+pub(crate) fn session_row(
+    report: &crate::RunReport,
+    started_at: i64,
+) -> Result<lakehouse_table::arrow::array::RecordBatch, lakehouse_table::arrow::error::ArrowError> {
+    use lakehouse_table::arrow::array::{
+        ArrayRef, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    };
+    use lakehouse_table::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+
+    let text = |name: &str, nullable: bool| Field::new(name, DataType::Utf8, nullable);
+    let int = |name: &str| Field::new(name, DataType::Int64, false);
+    let schema = Schema::new(vec![
+        text("session", false),
+        Field::new(
+            "started_at",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
+        text("task", false),
+        text("model", false),
+        text("outcome", false),
+        text("answer", true),
+        text("citations", false),
+        int("steps"),
+        int("model_calls"),
+        int("prompt_tokens"),
+        int("completion_tokens"),
+        int("wall_ms"),
+        int("tool_errors"),
+        text("verdicts", false),
+        text("playbooks_injected", false),
+        text("sealed", true),
+    ]);
+    let outcome = serde_json::to_value(&report.outcome)
+        .ok()
+        .and_then(|v| v["kind"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    let verdicts: Vec<String> = report
+        .verdicts
+        .iter()
+        .map(|v| {
+            serde_json::to_value(v.decision)
+                .ok()
+                .and_then(|d| d.as_str().map(str::to_string))
+                .unwrap_or_default()
+        })
+        .collect();
+    let one = |s: &str| -> ArrayRef { std::sync::Arc::new(StringArray::from(vec![s])) };
+    let opt = |s: Option<&str>| -> ArrayRef { std::sync::Arc::new(StringArray::from(vec![s])) };
+    let n = |x: u64| -> ArrayRef {
+        std::sync::Arc::new(Int64Array::from(vec![i64::try_from(x).unwrap_or(i64::MAX)]))
+    };
+    RecordBatch::try_new(
+        std::sync::Arc::new(schema),
+        vec![
+            one(&report.session),
+            std::sync::Arc::new(
+                TimestampMicrosecondArray::from(vec![started_at]).with_timezone("UTC"),
+            ),
+            one(&report.task),
+            one(&report.model),
+            one(&outcome),
+            opt(report.answer.as_deref()),
+            one(&report.citations.join(" ")),
+            n(report.steps as u64),
+            n(report.model_calls as u64),
+            n(report.usage.prompt_tokens),
+            n(report.usage.completion_tokens),
+            n(report.wall_ms),
+            n(report.tool_errors as u64),
+            one(&verdicts.join(",")),
+            one(&report.playbooks_injected.join(" ")),
+            opt(report.sealed.as_ref().map(|s| s.id.as_str())),
+        ],
+    )
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ macro_rules! outln {
 }
 
 mod agent;
+mod analyze;
 mod bench;
 mod corpus;
 mod dataset;
@@ -76,6 +77,9 @@ enum Command {
     /// Run tasks through the agent loop (tools, observer, playbooks).
     #[command(subcommand)]
     Agent(agent::AgentCommand),
+    /// Run a model over every row of a dataset with a prompt template and a JSON schema;
+    /// structured answers go to a new dataset (concurrent, resumable).
+    Analyze(analyze::AnalyzeArgs),
     /// Measure Lakehouse against its peers; writes JSON under bench-results/.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -143,6 +147,7 @@ fn main() -> ExitCode {
             Command::Journal(command) => journal::run(&globals, command).await,
             Command::Memory(command) => memory::run(&globals, command).await,
             Command::Agent(command) => agent::run(&globals, command).await,
+            Command::Analyze(args) => analyze::run(&globals, args).await,
             Command::Bench(command) => bench::run(&globals, command).await,
         }
     });

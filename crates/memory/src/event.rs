@@ -77,7 +77,7 @@ pub enum Event {
 /// Events that take effect together, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Commit {
-    /// Format version ([`FORMAT`]).
+    /// Format version (1).
     pub v: u32,
     /// Its number: 1 for the first, then one more each.
     pub seq: u64,

@@ -569,19 +569,29 @@ impl Tables {
                 ),
             ],
         )?;
-        let table = if self.exists(&dataset).await? {
-            self.open(&dataset, None).await?
+        self.append(&dataset, batch).await?;
+        Ok(dataset)
+    }
+
+    /// Append `batch` to dataset `name`, creating it with the batch's schema if it does not
+    /// exist; a batch whose schema does not fit the dataset is refused by Delta. Returns the new
+    /// table version. For records programs write (the agent's session log), not for ingesting
+    /// files (use [`Tables::ingest`]).
+    pub async fn append(&self, name: &str, batch: RecordBatch) -> Result<u64, TableError> {
+        check_dataset_name(name)?;
+        let table = if self.exists(name).await? {
+            self.open(name, None).await?
         } else {
-            self.builder(&dataset)?
+            self.builder(name)?
                 .build()
-                .map_err(|e| TableError::delta(&dataset, e))?
+                .map_err(|e| TableError::delta(name, e))?
         };
-        table
+        let table = table
             .write(vec![batch])
             .with_save_mode(SaveMode::Append)
             .await
-            .map_err(|e| TableError::delta(&dataset, e))?;
-        Ok(dataset)
+            .map_err(|e| TableError::delta(name, e))?;
+        Ok(table.version().unwrap_or(0))
     }
 }
 

@@ -104,6 +104,38 @@ async fn offline_cold_then_warm_seals_and_replays_a_playbook() {
         "the replay's success is recorded"
     );
 
+    // In the harness, an accepted answer that fails its check is not sealed, and the playbook
+    // it replayed records a failure.
+    let checked = a
+        .run_checked(TASK, &|_, citations| {
+            if citations.iter().any(|c| c == "permits:P999") {
+                Ok(())
+            } else {
+                Err("does not cite permits:P999".into())
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(checked.outcome, Outcome::Accepted);
+    assert_eq!(
+        checked.check,
+        Some(Err("does not cite permits:P999".to_string()))
+    );
+    assert!(checked.sealed.is_none());
+    assert_eq!(f.workspace.memory.get(&sealed.id).unwrap().failure_count, 1);
+
+    // One row per session in the agent_sessions dataset.
+    let batches = f
+        .workspace
+        .tables
+        .sql_collect(
+            "SELECT outcome, steps, playbooks_injected, sealed FROM agent_sessions ORDER BY started_at",
+            &lakehouse_table::SqlOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 3);
+
     // The archive: every kind of event, in order.
     let kinds: Vec<String> = events(&f, &warm.session)
         .await

@@ -2,6 +2,7 @@
 //! workspace (two corpora, one dataset, playbook memory) in an in-memory store.
 #![allow(clippy::unwrap_used)]
 
+mod analyze;
 mod loop_;
 
 use std::collections::BTreeMap;

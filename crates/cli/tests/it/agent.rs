@@ -101,6 +101,17 @@ fn offline_runs_seal_then_replay_a_playbook() {
         "{events}"
     );
 
+    // Every session is a row of agent_sessions.
+    let rows = ok(
+        &store,
+        &[
+            "--json",
+            "sql",
+            "SELECT count(*) AS n, max(steps) AS most FROM agent_sessions",
+        ],
+    );
+    assert!(rows.contains("\"n\":2"), "{rows}");
+
     // Human output says what the planner is.
     let text = ok(&store, &["agent", "run", TASK]);
     assert!(
@@ -145,6 +156,22 @@ async fn wait_or_fail(fake: &Fake, body: &Value) -> Option<(StatusCode, String)>
 async fn ollama(State(fake): State<Fake>, Json(body): Json<Value>) -> (StatusCode, String) {
     if let Some(fail) = wait_or_fail(&fake, &body).await {
         return fail;
+    }
+    if body["format"] == "json" {
+        // `lakehouse analyze`: a JSON answer fitting examples/analyze_contracts.yaml.
+        let prompt = body["messages"][1]["content"]
+            .as_str()
+            .unwrap_or_default()
+            .to_lowercase();
+        let category = if prompt.contains("repair") || prompt.contains("maintenance") {
+            "maintenance"
+        } else {
+            "other"
+        };
+        let answer = json!({"category": category, "public_works": prompt.contains("street"), "confidence": 0.7});
+        let line = json!({"model": "qwen3", "message": {"role": "assistant", "content": answer.to_string()},
+            "done": true, "done_reason": "stop", "prompt_eval_count": 50, "eval_count": 10});
+        return (StatusCode::OK, format!("{line}\n"));
     }
     let message = match first_hit(&body) {
         None => json!({"role": "assistant", "content": "", "tool_calls": [
