@@ -468,10 +468,21 @@ impl Agent {
                 tools: tools.clone(),
                 ..ChatRequest::default()
             };
-            let Some(mut message) = self.ask(run, &request, started).await? else {
-                return Ok(Outcome::ModelFailed {
-                    error: "the model failed; see the session journal".into(),
-                });
+            let left = self.options.max_wall.saturating_sub(started.elapsed());
+            let mut message = match self.ask(run, &request, left).await? {
+                Asked::Answer(message) => message,
+                Asked::Failed => {
+                    return Ok(Outcome::ModelFailed {
+                        error: "the model failed; see the session journal".into(),
+                    });
+                }
+                // The wall-time budget ran out while the model was answering.
+                Asked::TimedOut => {
+                    run.log
+                        .record("budget", json!({"exhausted": "wall time"}))
+                        .await?;
+                    return self.last_call(task, run, "wall time").await;
+                }
             };
             let mut calls = std::mem::take(&mut message.tool_calls);
             if calls.is_empty() {
@@ -525,13 +536,12 @@ impl Agent {
         &self,
         run: &mut Run,
         request: &ChatRequest,
-        started: Instant,
-    ) -> Result<Option<Message>, AgentError> {
+        limit: Duration,
+    ) -> Result<Asked, AgentError> {
         run.model_calls += 1;
         run.log.record("request", json!({"n": run.model_calls, "messages": request.messages.len(), "tools": request.tools.len()})).await?;
-        let left = self.options.max_wall.saturating_sub(started.elapsed());
         let answer = match tokio::time::timeout(
-            left.max(Duration::from_millis(1)),
+            limit.max(Duration::from_millis(1)),
             self.model.chat(request),
         )
         .await
@@ -541,21 +551,21 @@ impl Agent {
                 run.log
                     .record("model_error", json!({"error": e.to_string()}))
                     .await?;
-                return Ok(None);
+                return Ok(Asked::Failed);
             }
             Err(_) => {
                 run.log
                     .record(
                         "model_error",
-                        json!({"error": "no answer within the wall-time budget"}),
+                        json!({"error": format!("no answer within {} ms", limit.as_millis())}),
                     )
                     .await?;
-                return Ok(None);
+                return Ok(Asked::TimedOut);
             }
         };
         run.usage.add(answer.usage);
         run.log.record("response", json!({"message": answer.message, "usage": answer.usage, "finish_reason": answer.finish_reason})).await?;
-        Ok(Some(answer.message))
+        Ok(Asked::Answer(answer.message))
     }
 
     async fn tool(
@@ -699,9 +709,10 @@ impl Agent {
             messages: run.messages.clone(),
             ..ChatRequest::default()
         };
-        // One call beyond the step budget, bounded by a fresh short timeout.
-        let started = Instant::now();
-        if let Some(message) = self.ask(run, &request, started).await? {
+        // One call beyond the budget, with a short time limit of its own.
+        let limit =
+            (self.options.max_wall / 10).clamp(Duration::from_secs(1), Duration::from_secs(30));
+        if let Asked::Answer(message) = self.ask(run, &request, limit).await? {
             let citations: Vec<String> = bracketed(&message.content)
                 .into_iter()
                 .filter(|id| run.evidence.seen_ids.contains(id))
@@ -724,6 +735,16 @@ impl Agent {
             budget: budget.to_string(),
         })
     }
+}
+
+/// What one model call gave.
+enum Asked {
+    /// The assistant's message.
+    Answer(Message),
+    /// The model failed (archived).
+    Failed,
+    /// No answer within the time limit (archived).
+    TimedOut,
 }
 
 /// Ids written as `[corpus:id]` in a text.

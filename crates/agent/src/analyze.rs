@@ -19,7 +19,8 @@
 //!
 //! `{column}` is replaced by the row's value. The model is asked for a JSON object; an answer
 //! that is not JSON or breaks the schema is sent back once with the errors, then recorded as
-//! that row's `error`. The output has `id`, one column per schema property (string, integer,
+//! that row's `error`. A row the model could not answer at all (server down, timeout) is not
+//! written, so the next run tries it again. The output has `id`, one column per schema property (string, integer,
 //! number, boolean; anything else as JSON text), `model`, `error` and `analyzed_at`.
 
 use std::collections::BTreeSet;
@@ -38,6 +39,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::AgentError;
+
+/// Output columns the schema's properties may not be named.
+const RESERVED: [&str; 4] = ["id", "model", "error", "analyzed_at"];
 
 /// A prompt file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -63,6 +67,17 @@ impl PromptFile {
             return Err(AgentError::InvalidTask(
                 "prompt file: schema must be an object schema with properties".into(),
             ));
+        }
+        if let Some(name) = file.schema["properties"]
+            .as_object()
+            .into_iter()
+            .flat_map(|p| p.keys())
+            .find(|k| RESERVED.contains(&k.as_str()))
+        {
+            return Err(AgentError::InvalidTask(format!(
+                "prompt file: schema property {name:?} clashes with an output column ({})",
+                RESERVED.join(", ")
+            )));
         }
         Ok(file)
     }
@@ -112,8 +127,11 @@ pub struct AnalyzeReport {
     pub skipped: usize,
     /// Rows analyzed now.
     pub analyzed: usize,
-    /// Of those, rows whose answer failed (recorded with `error`).
+    /// Of those, rows whose answer broke the schema twice (written with `error`).
     pub failed: usize,
+    /// Rows the model could not answer at all (server errors, timeouts): not written, so the
+    /// next run tries them again.
+    pub unanswered: usize,
     /// Tokens spent.
     pub tokens: u64,
 }
@@ -144,8 +162,16 @@ async fn rows_of(
         .collect())
 }
 
+/// Why a row has no answer.
+enum Failure {
+    /// The model could not be reached or failed: try again later.
+    Model(String),
+    /// The model answered, but not with JSON that fits the schema.
+    Answer(String),
+}
+
 /// One row's answer (the object, or why there is none) and the tokens it cost.
-type Answer = (Result<Value, String>, u64);
+type Answer = (Result<Value, Failure>, u64);
 
 /// Ask for one row's answer, once more with the errors if the first breaks the schema.
 async fn ask(model: &dyn ChatModel, prompt: &PromptFile, text: String) -> Answer {
@@ -165,7 +191,7 @@ async fn ask(model: &dyn ChatModel, prompt: &PromptFile, text: String) -> Answer
         };
         let response = match model.chat(&request).await {
             Ok(r) => r,
-            Err(e) => return (Err(format!("model: {e}")), tokens),
+            Err(e) => return (Err(Failure::Model(e.to_string())), tokens),
         };
         tokens += response.usage.total();
         let content = response.message.content.trim().to_string();
@@ -193,7 +219,7 @@ async fn ask(model: &dyn ChatModel, prompt: &PromptFile, text: String) -> Answer
             "{last_error}. Answer again with only the JSON object."
         )));
     }
-    (Err(last_error), tokens)
+    (Err(Failure::Answer(last_error)), tokens)
 }
 
 fn batch(
@@ -319,21 +345,31 @@ pub async fn analyze(
             .buffered(spec.concurrency.max(1))
             .collect()
             .await;
-        let results: Vec<(String, Result<Value, String>)> = answers
-            .into_iter()
-            .map(|(id, (result, tokens))| {
-                report.tokens += tokens;
-                (id, result)
-            })
-            .collect();
+        let mut results: Vec<(String, Result<Value, String>)> = Vec::with_capacity(answers.len());
+        for (id, (result, tokens)) in answers {
+            report.tokens += tokens;
+            match result {
+                Ok(value) => results.push((id, Ok(value))),
+                Err(Failure::Answer(why)) => {
+                    report.failed += 1;
+                    results.push((id, Err(why)));
+                }
+                Err(Failure::Model(why)) => {
+                    report.unanswered += 1;
+                    tracing::warn!("row {id}: the model failed, left for the next run: {why}");
+                }
+            }
+        }
         report.analyzed += results.len();
-        report.failed += results.iter().filter(|(_, r)| r.is_err()).count();
+        if results.is_empty() {
+            continue;
+        }
         let rows = batch(prompt, model.id(), &results)?;
         tables
             .append(&spec.output, rows)
             .await
             .map_err(table_error)?;
-        progress(report.analyzed, total);
+        progress(report.analyzed + report.unanswered, total);
     }
     Ok(report)
 }

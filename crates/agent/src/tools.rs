@@ -286,22 +286,51 @@ impl Workspace {
     }
 }
 
-/// Every string and number in a JSON text, for tracing an answer's numbers to tool output.
+/// Every number in a text, for tracing an answer's numbers to tool output. Thousands
+/// separators are dropped (`12,500` → `12500`) only where a comma is followed by exactly three
+/// digits, so a list like `[2019,2020]` stays two numbers.
 pub(crate) fn numbers_in(text: &str) -> BTreeSet<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let digits_at = |i: usize| chars.get(i).is_some_and(char::is_ascii_digit);
     let mut out = BTreeSet::new();
-    let mut current = String::new();
-    for c in text.chars().chain(std::iter::once(' ')) {
-        if c.is_ascii_digit() || (c == '.' && !current.is_empty()) {
-            current.push(c);
-        } else if c == ',' && !current.is_empty() {
-            // 1,234 -> 1234
-        } else {
-            let n = current.trim_end_matches('.').to_string();
-            if !n.is_empty() {
-                out.insert(n);
-            }
-            current.clear();
+    let mut i = 0;
+    while i < chars.len() {
+        if !digits_at(i) || (i > 0 && (digits_at(i - 1) || chars[i - 1] == '.')) {
+            i += 1;
+            continue;
         }
+        let mut number = String::new();
+        while digits_at(i) {
+            number.push(chars[i]);
+            i += 1;
+        }
+        // ,ddd groups
+        while chars.get(i) == Some(&',') && (1..=3).all(|k| digits_at(i + k)) && !digits_at(i + 4) {
+            number.extend(&chars[i + 1..i + 4]);
+            i += 4;
+        }
+        if chars.get(i) == Some(&'.') && digits_at(i + 1) {
+            number.push('.');
+            i += 1;
+            while digits_at(i) {
+                number.push(chars[i]);
+                i += 1;
+            }
+        }
+        out.insert(number);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_keep_lists_apart_and_join_thousands() {
+        let found: Vec<String> = numbers_in("[2019,2020] cost 12,500.50 of 1,2 and 3.5")
+            .into_iter()
+            .collect();
+        assert_eq!(found, ["1", "12500.50", "2", "2019", "2020", "3.5"]);
+    }
 }

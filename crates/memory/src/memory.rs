@@ -237,7 +237,7 @@ impl Memory {
             let next = self.lock().state.seq + 1;
             match self.log.read(next).await? {
                 Some(commit) => {
-                    self.apply(&commit)?;
+                    self.apply(&commit);
                     applied += 1;
                 }
                 None => return Ok(applied),
@@ -245,21 +245,26 @@ impl Memory {
         }
     }
 
-    fn apply(&self, commit: &Commit) -> Result<(), MemoryError> {
+    /// Fold `commit` into the state, and into the indexes when they are built. The commit is
+    /// already stored, so nothing here may fail: an index that cannot take a record is dropped
+    /// and rebuilt from the state at the next search.
+    fn apply(&self, commit: &Commit) {
         let mut inner = self.lock();
         let Inner { state, indexes } = &mut *inner;
-        if let Some(indexes) = indexes {
+        state.apply(commit);
+        if let Some(built) = indexes.as_mut() {
             for event in &commit.events {
                 if let Event::Added { record } | Event::Revised { record, .. } = event
                     && let Some(key) = crate::state::key_of(&record.id)
                     && !record.embedding.is_empty()
+                    && let Err(e) = built.add(key, &record.embedding, &record.draft.search_text())
                 {
-                    indexes.add(key, &record.embedding, &record.draft.search_text())?;
+                    tracing::warn!(namespace = %self.namespace, "search index dropped, rebuilt at the next search: {e}");
+                    *indexes = None;
+                    break;
                 }
             }
         }
-        state.apply(commit);
-        Ok(())
     }
 
     /// Decide an operation against the newest state and commit it; on losing the race for the
@@ -277,17 +282,20 @@ impl Memory {
                 let state = &inner.state;
                 let seq = state.seq + 1;
                 let at = self.options.clock.now().max(state.at);
-                let decided = decide(state, seq, at).map_err(|e| match lost {
+                let conflict = |e: MemoryError| match lost {
                     Some(seq) => MemoryError::Conflict {
                         namespace: self.namespace.clone(),
                         seq,
                         source: Box::new(e),
                     },
                     None => e,
-                })?;
+                };
+                let decided = decide(state, seq, at).map_err(conflict)?;
                 let Some((mut events, out)) = decided else {
                     return Ok(None);
                 };
+                check_embeddings(state, self.embedder.as_ref().map(|(_, info)| info), &events)
+                    .map_err(conflict)?;
                 if state.embedder.is_none() {
                     let (_, info) = self.embedder()?;
                     events.insert(
@@ -307,7 +315,7 @@ impl Memory {
                 (commit, out)
             };
             if self.log.create(&commit).await? {
-                self.apply(&commit)?;
+                self.apply(&commit);
                 self.maybe_snapshot().await;
                 return Ok(Some(out));
             }
@@ -650,6 +658,41 @@ impl Memory {
         hits.truncate(query.k);
         Ok(hits)
     }
+}
+
+/// Refuse to commit vectors the namespace cannot hold: from another embedder than the one it
+/// was written with (another writer may have created it with theirs since this handle opened),
+/// or of the wrong length.
+fn check_embeddings(
+    state: &State,
+    mine: Option<&EmbedderInfo>,
+    events: &[Event],
+) -> Result<(), MemoryError> {
+    if let (Some(recorded), Some(mine)) = (&state.embedder, mine)
+        && (recorded.id != mine.id || recorded.dim != mine.dim)
+    {
+        return Err(MemoryError::EmbedderMismatch {
+            namespace: state.namespace.clone(),
+            recorded: recorded.id.clone(),
+            recorded_dim: recorded.dim,
+            given: mine.id.clone(),
+            given_dim: mine.dim,
+        });
+    }
+    let Some(dim) = state.embedder.as_ref().or(mine).map(|e| e.dim) else {
+        return Ok(());
+    };
+    for event in events {
+        if let Event::Added { record } | Event::Revised { record, .. } = event
+            && record.embedding.len() != dim
+        {
+            return Err(MemoryError::InvalidInput(format!(
+                "the embedder returned a vector of dimension {} for a namespace of dimension {dim}",
+                record.embedding.len()
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn new_record(id: &str, at: Timestamp, embedding: Vec<f32>) -> Record {

@@ -11,9 +11,12 @@ use lakehouse_table::SqlOptions;
 
 use crate::fixture;
 
-/// Labels a permit from the prompt; the row mentioning "kitchen" always gets prose.
-#[derive(Debug)]
-struct Labeler;
+/// Labels a permit from the prompt; the row mentioning "kitchen" always gets prose, and the
+/// one mentioning `down_for` gets a server error.
+#[derive(Debug, Default)]
+struct Labeler {
+    down_for: Option<&'static str>,
+}
 
 #[async_trait]
 impl ChatModel for Labeler {
@@ -23,6 +26,13 @@ impl ChatModel for Labeler {
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
         assert!(request.json, "JSON answers are asked for");
         let prompt = request.messages[1].content.to_lowercase();
+        if self.down_for.is_some_and(|word| prompt.contains(word)) {
+            return Err(ModelError::Status {
+                url: "test".into(),
+                status: 503,
+                body: "down".into(),
+            });
+        }
         let content = if prompt.contains("kitchen") {
             "I think this is a kitchen remodel.".to_string()
         } else {
@@ -61,7 +71,7 @@ fn spec(limit: Option<usize>) -> AnalyzeSpec {
 async fn labels_every_row_resumes_and_records_failures() {
     let f = fixture().await;
     let prompt = PromptFile::parse(PROMPT).unwrap();
-    let model: Arc<dyn ChatModel> = Arc::new(Labeler);
+    let model: Arc<dyn ChatModel> = Arc::new(Labeler::default());
     let first = analyze(
         &f.workspace.tables,
         Arc::clone(&model),
@@ -144,7 +154,7 @@ async fn bad_prompt_files_and_columns_are_named() {
     wrong.id_column = "nope".into();
     let err = analyze(
         &f.workspace.tables,
-        Arc::new(Labeler),
+        Arc::new(Labeler::default()),
         &prompt,
         &wrong,
         &|_, _| {},
@@ -156,7 +166,7 @@ async fn bad_prompt_files_and_columns_are_named() {
     missing.dataset = "nowhere".into();
     let err = analyze(
         &f.workspace.tables,
-        Arc::new(Labeler),
+        Arc::new(Labeler::default()),
         &prompt,
         &missing,
         &|_, _| {},

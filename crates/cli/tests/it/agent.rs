@@ -295,7 +295,7 @@ fn a_failing_or_hanging_server_ends_in_an_archived_outcome() {
 
     *fake.mode.lock().unwrap() = 2;
     let started = Instant::now();
-    let (success, report, _) = agent_run(
+    let (success, report, err) = agent_run(
         &store,
         &[
             "--model",
@@ -305,7 +305,9 @@ fn a_failing_or_hanging_server_ends_in_an_archived_outcome() {
         ],
     );
     assert!(!success);
-    assert_eq!(report["outcome"]["kind"], "model_failed");
+    assert_eq!(report["outcome"]["kind"], "budget_exhausted", "{report}");
+    assert_eq!(report["outcome"]["budget"], "wall time");
+    assert!(err.contains("the wall time budget ran out"), "{err}");
     assert!(
         started.elapsed() < Duration::from_secs(30),
         "the wall-time budget bounds a hanging server"

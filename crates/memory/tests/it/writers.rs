@@ -108,3 +108,30 @@ async fn two_writers_on_s3() {
     let store = lakehouse_testkit::s3_store("memory-writers").await;
     two_writers(Arc::clone(store.object_store())).await;
 }
+
+#[tokio::test]
+async fn two_writers_with_different_embedders_on_a_new_namespace() {
+    let store: Arc<dyn ObjectStore> = Arc::clone(lakehouse_testkit::memory_store().object_store());
+    let a = open(&store, "fresh", MemoryOptions::default()).await;
+    let b = lakehouse_memory::Memory::open(Arc::clone(&store), "fresh", MemoryOptions::default())
+        .await
+        .unwrap()
+        .with_embedder(
+            Arc::new(lakehouse_models::HashEmbedder::new(32).unwrap()),
+            "hash:32",
+        )
+        .unwrap();
+    b.upsert(Draft::new(Kind::Pathway, "written first, 32 dimensions"))
+        .await
+        .unwrap();
+    // A opened the namespace empty; after losing the race it must not add 64-dimension vectors.
+    let err = a
+        .upsert(Draft::new(Kind::Pathway, "written second"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, MemoryError::Conflict { source, .. } if matches!(**source, MemoryError::EmbedderMismatch { .. })),
+        "{err}"
+    );
+    assert_eq!(objects(&store, "memory/fresh/events").await.len(), 1);
+}

@@ -62,7 +62,16 @@ impl OllamaChat {
                     out["tool_calls"] = m
                         .tool_calls
                         .iter()
-                        .map(|c| json!({"function": {"name": c.name, "arguments": c.arguments}}))
+                        .map(|c| {
+                            // Ollama reads arguments as an object; a call whose arguments were
+                            // not one (already answered with an error) is echoed with none.
+                            let arguments = if c.arguments.is_object() {
+                                c.arguments.clone()
+                            } else {
+                                json!({})
+                            };
+                            json!({"function": {"name": c.name, "arguments": arguments}})
+                        })
                         .collect();
                 }
                 if let Some(name) = &m.tool_name {
