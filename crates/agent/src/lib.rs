@@ -29,5 +29,5 @@ pub use agent::{Agent, AgentOptions, CallTrace, Check, Outcome, RunReport, Seale
 pub use error::AgentError;
 pub use observer::{Candidate, Decision, Evidence, Observer, Verdict};
 pub use planner::{OFFLINE_ID, OfflinePlanner};
-pub use session::SESSIONS_TABLE;
+pub use session::{Replay, SESSIONS_TABLE, replay};
 pub use tools::{Workspace, tool_specs};

@@ -1,10 +1,13 @@
 //! The session archive: every event of a run (request, response, tool call and result,
 //! verdict, budget warning, seal, outcome) appended to the journal `sessions/<id>` in the
 //! store, with secrets redacted; and one row per session in the `agent_sessions` dataset.
+//! [`replay`] reads a session back as a scripted model, to run it again without its model.
 
 use std::sync::Arc;
 
-use lakehouse_store::journal::{Journal, JournalExt, JournalOptions, StoreJournal};
+use lakehouse_models::chat::{Scripted, ScriptedModel};
+use lakehouse_models::{ChatResponse, Message};
+use lakehouse_store::journal::{Cursor, Journal, JournalExt, JournalOptions, StoreJournal};
 use object_store::ObjectStore;
 use serde_json::{Map, Value, json};
 
@@ -177,6 +180,60 @@ pub(crate) fn session_row(
             opt(report.sealed.as_ref().map(|s| s.id.as_str())),
         ],
     )
+}
+
+/// An archived session ready to run again: its task, and a model that answers exactly as the
+/// session's model did, in order (a failed call fails again).
+#[derive(Debug)]
+pub struct Replay {
+    /// The session's task.
+    pub task: String,
+    /// The model the session ran (its id).
+    pub original_model: String,
+    /// The archived answers, as a model.
+    pub model: ScriptedModel,
+}
+
+/// Read session `id` from `store` for replaying it: re-running its task against today's tools,
+/// data and observer with the archived model answers and no model server.
+pub async fn replay(store: Arc<dyn ObjectStore>, id: &str) -> Result<Replay, AgentError> {
+    let journal = StoreJournal::open(store, &format!("sessions/{id}"), JournalOptions::default())?;
+    let (events, _) = journal.read_since(Cursor::start()).collect_all().await?;
+    let bad =
+        |n: usize, why: String| AgentError::InvalidTask(format!("session {id}, event {n}: {why}"));
+    let mut task = None;
+    let mut original_model = String::new();
+    let mut steps = Vec::new();
+    for (n, event) in events.iter().enumerate() {
+        let value: Value = event.decode().map_err(|e| bad(n, e.to_string()))?;
+        match value["event"].as_str() {
+            Some("start") => {
+                task = value["task"].as_str().map(str::to_string);
+                original_model = value["model"].as_str().unwrap_or_default().to_string();
+            }
+            Some("response") => {
+                let message: Message = serde_json::from_value(value["message"].clone())
+                    .map_err(|e| bad(n, format!("not a model answer: {e}")))?;
+                steps.push(Scripted::Answer(ChatResponse {
+                    message,
+                    usage: serde_json::from_value(value["usage"].clone()).unwrap_or_default(),
+                    finish_reason: value["finish_reason"].as_str().map(str::to_string),
+                }));
+            }
+            Some("model_error") => steps.push(Scripted::Fail(500)),
+            _ => {}
+        }
+    }
+    let task = task.ok_or_else(|| {
+        AgentError::InvalidTask(format!(
+            "no session {id:?} in this store (sessions/{id} has no start event)"
+        ))
+    })?;
+    Ok(Replay {
+        task,
+        original_model,
+        model: ScriptedModel::new(&format!("replay:{id}"), steps),
+    })
 }
 
 #[cfg(test)]

@@ -28,6 +28,21 @@ pub(crate) enum AgentCommand {
     /// The task file (YAML): `tasks: [{id, task, expect: {cites_any, cites_all, contains,
     /// regex}}]`; see examples/tasks.yaml.
     Eval(EvalArgs),
+    /// Run an archived session's task again with the model answers it archived (no model
+    /// server needed) against today's tools, data and reviewer; nothing is sealed.
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReplayArgs {
+    /// The session id (`sessions/<id>` in the store; `agent run` prints it).
+    session: String,
+    /// Who reviews answers (as for `agent run`).
+    #[arg(long, default_value = "heuristic")]
+    reviewer: String,
+    /// The playbook namespace the tools search.
+    #[arg(long, default_value = "agent/playbooks")]
+    namespace: String,
 }
 
 #[derive(Debug, Args)]
@@ -205,6 +220,34 @@ async fn eval(globals: &Globals, args: EvalArgs) -> anyhow::Result<()> {
 pub(crate) async fn run(globals: &Globals, command: AgentCommand) -> anyhow::Result<()> {
     match command {
         AgentCommand::Eval(args) => eval(globals, args).await?,
+        AgentCommand::Replay(args) => {
+            let lakehouse = globals.open().await?;
+            let store = Arc::clone(lakehouse.store().object_store());
+            let replay = lakehouse::agent::replay(Arc::clone(&store), &args.session).await?;
+            eprintln!(
+                "replaying session {} (model {}) with its archived answers",
+                args.session, replay.original_model
+            );
+            let options = AgentOptions {
+                seal: false,
+                preamble_playbooks: 0,
+                ..AgentOptions::default()
+            };
+            let workspace = lakehouse.workspace(&args.namespace, None).await?;
+            let agent = Agent::new(
+                workspace,
+                Arc::new(replay.model),
+                observer(&args.reviewer)?,
+                store,
+                options,
+            );
+            let report = agent.run(&replay.task).await?;
+            if globals.json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print_report(&report);
+            }
+        }
         AgentCommand::Run(args) => {
             let lakehouse = globals.open().await?;
             let embedder = args

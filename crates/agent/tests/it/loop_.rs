@@ -211,6 +211,53 @@ async fn tool_errors_unknown_tools_and_bad_arguments_go_back_to_the_model() {
 }
 
 #[tokio::test]
+async fn an_archived_session_replays_without_its_model() {
+    let f = fixture().await;
+    let model = Arc::new(ScriptedModel::new(
+        "s",
+        [
+            calls(&[(
+                "search",
+                json!({"query": "reroof garage", "corpora": ["permits"]}),
+            )]),
+            text(
+                "<tool_call>{\"name\": \"final_answer\", \"arguments\": {\"answer\": \"P101 reroofs a garage.\", \"citations\": [\"permits:P101\"]}}</tool_call>",
+            ),
+        ],
+    ));
+    let original = agent(&f, model, Observer::Heuristic, AgentOptions::default())
+        .run(TASK)
+        .await
+        .unwrap();
+    let replay = lakehouse_agent::replay(Arc::clone(f.store.object_store()), &original.session)
+        .await
+        .unwrap();
+    assert_eq!(
+        (replay.task.as_str(), replay.original_model.as_str()),
+        (TASK, "scripted:s")
+    );
+    let options = AgentOptions {
+        seal: false,
+        preamble_playbooks: 0,
+        ..AgentOptions::default()
+    };
+    let again = agent(&f, Arc::new(replay.model), Observer::Heuristic, options)
+        .run(&replay.task)
+        .await
+        .unwrap();
+    assert_eq!(again.answer, original.answer);
+    assert_eq!(again.calls, original.calls, "same tool calls, same results");
+    assert_eq!(again.model, format!("scripted:replay:{}", original.session));
+    let missing = lakehouse_agent::replay(Arc::clone(f.store.object_store()), "s404")
+        .await
+        .unwrap_err();
+    assert!(
+        missing.to_string().contains("no session \"s404\""),
+        "{missing}"
+    );
+}
+
+#[tokio::test]
 async fn the_observer_sends_back_an_unsupported_answer_then_accepts() {
     let f = fixture().await;
     let model = Arc::new(ScriptedModel::new(

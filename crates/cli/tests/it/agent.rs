@@ -101,6 +101,20 @@ fn offline_runs_seal_then_replay_a_playbook() {
         "{events}"
     );
 
+    // A session replays from its archive.
+    let replayed = ok(
+        &store,
+        &[
+            "--json",
+            "agent",
+            "replay",
+            cold["session"].as_str().unwrap(),
+        ],
+    );
+    let replayed: Value = serde_json::from_str(replayed.trim()).unwrap();
+    assert_eq!(replayed["answer"], cold["answer"]);
+    assert!(replayed["sealed"].is_null());
+
     // Every session is a row of agent_sessions.
     let rows = ok(
         &store,
@@ -110,7 +124,7 @@ fn offline_runs_seal_then_replay_a_playbook() {
             "SELECT count(*) AS n, max(steps) AS most FROM agent_sessions",
         ],
     );
-    assert!(rows.contains("\"n\":2"), "{rows}");
+    assert!(rows.contains("\"n\":3"), "{rows}");
 
     // Human output says what the planner is.
     let text = ok(&store, &["agent", "run", TASK]);
