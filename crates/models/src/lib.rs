@@ -15,6 +15,7 @@
 pub mod chat;
 mod embed;
 mod error;
+mod http;
 
 pub use chat::{
     ChatModel, ChatRequest, ChatResponse, ChatSpec, Message, Role, ToolCall, ToolSpec, Usage,

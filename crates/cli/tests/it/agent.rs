@@ -12,22 +12,9 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::{lakehouse, run, stderr, stdout};
+use crate::{lakehouse, ok, run, sample, stderr, stdout};
 
 const TASK: &str = "Which permits are about replacing a roof?";
-
-fn sample(name: &str) -> String {
-    format!(
-        "{}/../table/tests/data/{name}",
-        lakehouse_testkit::crate_dir().display()
-    )
-}
-
-fn ok(store: &str, args: &[&str]) -> String {
-    let output = run(lakehouse(store, &[]).args(args));
-    assert!(output.status.success(), "{args:?}: {}", stderr(&output));
-    stdout(&output)
-}
 
 /// A store with the permits sample as a dataset and a corpus (hash embedder: fast).
 fn workspace() -> (tempfile::TempDir, String) {

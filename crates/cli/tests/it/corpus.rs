@@ -1,19 +1,6 @@
 //! `lakehouse corpus …` and `lakehouse search` as a user runs them, with the real MiniLM model.
 
-use crate::{lakehouse, run, stderr, stdout};
-
-fn sample(name: &str) -> String {
-    format!(
-        "{}/../table/tests/data/{name}",
-        lakehouse_testkit::crate_dir().display()
-    )
-}
-
-fn ok(store: &str, args: &[&str]) -> String {
-    let output = run(lakehouse(store, &[]).args(args));
-    assert!(output.status.success(), "{args:?}: {}", stderr(&output));
-    stdout(&output)
-}
+use crate::{lakehouse, ok, run, sample, stderr, stdout};
 
 fn fails(store: &str, args: &[&str]) -> String {
     let output = run(lakehouse(store, &[]).args(args));

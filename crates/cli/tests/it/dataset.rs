@@ -1,13 +1,6 @@
 //! `lakehouse dataset …` and `lakehouse sql …` as a user runs them, on a local folder and S3.
 
-use crate::{lakehouse, run, stderr, stdout};
-
-fn sample(name: &str) -> String {
-    format!(
-        "{}/../table/tests/data/{name}",
-        lakehouse_testkit::crate_dir().display()
-    )
-}
+use crate::{lakehouse, run, sample, stderr, stdout};
 
 fn sql_json(store: &str, env: &[(&str, String)], query: &str) -> Vec<serde_json::Value> {
     let output = run(lakehouse(store, env).args(["--json", "sql", query]));

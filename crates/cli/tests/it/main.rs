@@ -39,3 +39,18 @@ pub(crate) fn stdout(output: &Output) -> String {
 pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// A real-data sample shipped with the table crate's tests.
+pub(crate) fn sample(name: &str) -> String {
+    format!(
+        "{}/../table/tests/data/{name}",
+        lakehouse_testkit::crate_dir().display()
+    )
+}
+
+/// Run `lakehouse <args>` on `store`, expect success, return stdout.
+pub(crate) fn ok(store: &str, args: &[&str]) -> String {
+    let output = run(lakehouse(store, &[]).args(args));
+    assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+    stdout(&output)
+}

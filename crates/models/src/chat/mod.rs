@@ -123,6 +123,18 @@ pub struct ToolSpec {
     pub parameters: Value,
 }
 
+/// `tools` as both servers take them: `[{"type": "function", "function": {name, description,
+/// parameters}}]`.
+pub(crate) fn tools_json(tools: &[ToolSpec]) -> Value {
+    tools
+        .iter()
+        .map(|t| {
+            serde_json::json!({"type": "function", "function": {
+                "name": t.name, "description": t.description, "parameters": t.parameters}})
+        })
+        .collect()
+}
+
 /// One request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChatRequest {

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::http::{DEFAULT_TIMEOUT, Lines, bad, client, post};
-use super::{ChatModel, ChatRequest, ChatResponse, Message, Role, ToolCall, Usage};
+use super::{ChatModel, ChatRequest, ChatResponse, Message, Role, ToolCall, Usage, tools_json};
 use crate::ModelError;
 
 /// Context window sent with every request unless set otherwise.
@@ -96,14 +96,7 @@ impl OllamaChat {
                 body["format"] = json!("json");
             }
         } else {
-            body["tools"] = request
-                .tools
-                .iter()
-                .map(|t| {
-                    json!({"type": "function", "function": {
-                        "name": t.name, "description": t.description, "parameters": t.parameters}})
-                })
-                .collect();
+            body["tools"] = tools_json(&request.tools);
         }
         body
     }

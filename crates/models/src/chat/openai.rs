@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::http::{DEFAULT_TIMEOUT, Lines, bad, client, post};
-use super::{ChatModel, ChatRequest, ChatResponse, Message, Role, ToolCall, Usage};
+use super::{ChatModel, ChatRequest, ChatResponse, Message, Role, ToolCall, Usage, tools_json};
 use crate::ModelError;
 
 /// A model behind an OpenAI-compatible server.
@@ -79,14 +79,7 @@ impl OpenAiChat {
                 body["response_format"] = json!({"type": "json_object"});
             }
         } else {
-            body["tools"] = request
-                .tools
-                .iter()
-                .map(|t| {
-                    json!({"type": "function", "function": {
-                        "name": t.name, "description": t.description, "parameters": t.parameters}})
-                })
-                .collect();
+            body["tools"] = tools_json(&request.tools);
         }
         body
     }

@@ -2,42 +2,23 @@
 //! OpenAI-compatible server (`POST /v1/embeddings`).
 //!
 //! Both send texts in batches, retry with exponential backoff on 429, 5xx and connection
-//! errors, time out, and learn their dimension from the server with one probe request when it
+//! errors (`crate::http`), time out, and learn their dimension from the server with one probe request when it
 //! is not given.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use backon::{ExponentialBuilder, Retryable};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Embedder, check_shape};
 use crate::ModelError;
+use crate::http::{bad, client};
 
 /// Texts per request.
 const BATCH: usize = 64;
 /// Per-request timeout.
 const TIMEOUT: Duration = Duration::from_secs(120);
-
-fn client() -> Result<reqwest::Client, ModelError> {
-    reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .connect_timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|source| ModelError::Http {
-            url: String::new(),
-            source,
-        })
-}
-
-fn retryable(err: &ModelError) -> bool {
-    match err {
-        ModelError::Http { .. } => true,
-        ModelError::Status { status, .. } => *status == 429 || *status >= 500,
-        _ => false,
-    }
-}
 
 /// POST `body` as JSON to `url` and parse the JSON answer, retrying transient failures.
 pub(crate) async fn post_json(
@@ -46,47 +27,12 @@ pub(crate) async fn post_json(
     bearer: Option<&str>,
     body: &Value,
 ) -> Result<Value, ModelError> {
-    let attempt = || async {
-        let mut request = client.post(url).json(body);
-        if let Some(key) = bearer {
-            request = request.bearer_auth(key);
-        }
-        let response = request.send().await.map_err(|source| ModelError::Http {
-            url: url.to_string(),
-            source,
-        })?;
-        let status = response.status();
-        let text = response.text().await.map_err(|source| ModelError::Http {
-            url: url.to_string(),
-            source,
-        })?;
-        if !status.is_success() {
-            return Err(ModelError::Status {
-                url: url.to_string(),
-                status: status.as_u16(),
-                body: text.chars().take(300).collect(),
-            });
-        }
-        serde_json::from_str::<Value>(&text).map_err(|e| ModelError::BadResponse {
-            url: url.to_string(),
-            message: format!("not JSON: {e}"),
-        })
-    };
-    attempt
-        .retry(
-            ExponentialBuilder::default()
-                .with_min_delay(Duration::from_millis(200))
-                .with_max_times(3),
-        )
-        .when(retryable)
-        .await
-}
-
-fn bad(url: &str, message: impl Into<String>) -> ModelError {
-    ModelError::BadResponse {
+    let response = crate::http::post(client, url, bearer, body).await?;
+    let text = response.text().await.map_err(|source| ModelError::Http {
         url: url.to_string(),
-        message: message.into(),
-    }
+        source,
+    })?;
+    serde_json::from_str::<Value>(&text).map_err(|e| bad(url, format!("not JSON: {e}")))
 }
 
 /// Ollama's embedding endpoint, `POST {base}/api/embed`.
@@ -122,7 +68,7 @@ impl OllamaEmbedder {
         dim: Option<usize>,
     ) -> Result<Self, ModelError> {
         let mut this = Self {
-            client: client()?,
+            client: client(TIMEOUT)?,
             url: format!("{}/api/embed", base_url.trim_end_matches('/')),
             model: model.to_string(),
             id: format!("ollama:{model}"),
@@ -219,7 +165,7 @@ impl OpenAiEmbedder {
         dim: Option<usize>,
     ) -> Result<Self, ModelError> {
         let mut this = Self {
-            client: client()?,
+            client: client(TIMEOUT)?,
             url: format!("{}/embeddings", base_url.trim_end_matches('/')),
             api_key,
             model: model.to_string(),
