@@ -100,7 +100,7 @@ fn print_run(label: &str, r: &RunReport) {
         )
     };
     println!(
-        "{label}: {playbooks}; {} tool calls, {} model calls, {:?}",
+        "{label}: {playbooks}; {} tool call(s), {} model call(s), {:?}",
         r.calls.len(),
         r.model_calls,
         r.outcome
@@ -209,6 +209,14 @@ pub(crate) async fn run(globals: &Globals, args: DemoArgs) -> anyhow::Result<()>
         "revise   {} -> {} (version {})",
         again.record.id, revised.id, revised.version
     );
+    let query = MemoryQuery::new("roof permits per ward");
+    let before = memory.search(&query).await?;
+    let tip_found = before.iter().any(|h| h.record.id == revised.id);
+    println!(
+        "search   \"roof permits per ward\" finds the tip {}: {}",
+        revised.id,
+        if tip_found { "yes" } else { "no" }
+    );
     let retired = memory
         .retire(
             &revised.id,
@@ -231,12 +239,13 @@ pub(crate) async fn run(globals: &Globals, args: DemoArgs) -> anyhow::Result<()>
             r.draft.content
         );
     }
-    let live = memory
-        .search(&MemoryQuery::new("roof permits per ward"))
-        .await?;
+    let after = memory.search(&query).await?;
     println!(
-        "search   {} live record(s) match; retired and superseded ones never do",
-        live.len()
+        "search   after the retirement: {} live record(s) of that chain match (retired and superseded ones never do)",
+        after
+            .iter()
+            .filter(|h| h.record.root_id == first.record.id)
+            .count()
     );
 
     step("5. the agent runs the same task twice (offline planner; playbooks in demo/playbooks)");

@@ -327,6 +327,8 @@ fn demo_then_eval_on_the_shipped_task_file() {
         "upsert   Updated",
         "replay_count 2",
         "revise",
+        "finds the tip m3: yes",
+        "0 live record(s) of that chain",
         "retire",
         "history",
         "run 1: no playbook yet",
