@@ -8,7 +8,6 @@
 //! as of a past time, matching the filters). That is what makes `as_of` exact.
 
 use lakehouse_vectord::{AnnParams, HnswIndex, VectorIndex, VectorIndexRead};
-use tantivy::collector::TopDocs;
 use tantivy::query::QueryParser;
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, Schema, TextFieldIndexing, TextOptions,
@@ -152,33 +151,11 @@ impl Lexical {
             self.pending = 0;
         }
         let (parsed, _errors) = self.parser.parse_query_lenient(query);
-        let searcher = self.reader.searcher();
-        let n = n.max(1);
-        let mut limit = n;
-        // Records `keep` refuses (superseded, retired, filtered out) are dropped after the
-        // fact: ask for more until `n` survive or the matches run out.
-        loop {
-            let top = searcher.search(&parsed, &TopDocs::with_limit(limit).order_by_score())?;
-            let exhausted = top.len() < limit;
-            let mut out = Vec::with_capacity(n);
-            for (score, addr) in top {
-                let column = searcher
-                    .segment_reader(addr.segment_ord)
-                    .fast_fields()
-                    .u64("key")?;
-                if let Some(key) = column.first(addr.doc_id)
-                    && keep(key)
-                {
-                    out.push((key, score));
-                    if out.len() == n {
-                        break;
-                    }
-                }
-            }
-            if out.len() == n || exhausted {
-                return Ok(out);
-            }
-            limit *= 4;
-        }
+        Ok(lakehouse_vectord::bm25::top_keys(
+            &self.reader.searcher(),
+            parsed.as_ref(),
+            n,
+            keep,
+        )?)
     }
 }

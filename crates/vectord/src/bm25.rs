@@ -206,32 +206,43 @@ impl Bm25Index {
             }
             Box::new(BooleanQuery::new(clauses))
         };
-        let searcher = self.reader.searcher();
-        let mut limit = k;
-        // Deleted (tombstoned) keys are dropped after the fact: ask for more until k survive.
-        loop {
-            let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
-            let exhausted = top.len() < limit;
-            let mut out = Vec::with_capacity(k);
-            for (score, addr) in top {
-                let column = searcher
-                    .segment_reader(addr.segment_ord)
-                    .fast_fields()
-                    .u64("key")?;
-                if let Some(key) = column.first(addr.doc_id)
-                    && keep(key)
-                {
-                    out.push((key, score));
-                    if out.len() == k {
-                        break;
-                    }
+        Ok(top_keys(&self.reader.searcher(), query.as_ref(), k, keep)?)
+    }
+}
+
+/// The `n` best documents for `query` by BM25 whose `key` fast field passes `keep`, best first.
+/// Keys `keep` refuses (deleted, superseded, filtered out) are dropped after the fact: the
+/// search asks for more until `n` survive or the matches run out.
+pub fn top_keys(
+    searcher: &tantivy::Searcher,
+    query: &dyn Query,
+    n: usize,
+    keep: &dyn Fn(u64) -> bool,
+) -> tantivy::Result<Vec<(u64, f32)>> {
+    let n = n.max(1);
+    let mut limit = n;
+    loop {
+        let top = searcher.search(query, &TopDocs::with_limit(limit).order_by_score())?;
+        let exhausted = top.len() < limit;
+        let mut out = Vec::with_capacity(n);
+        for (score, addr) in top {
+            let column = searcher
+                .segment_reader(addr.segment_ord)
+                .fast_fields()
+                .u64("key")?;
+            if let Some(key) = column.first(addr.doc_id)
+                && keep(key)
+            {
+                out.push((key, score));
+                if out.len() == n {
+                    break;
                 }
             }
-            if out.len() == k || exhausted {
-                return Ok(out);
-            }
-            limit *= 4;
         }
+        if out.len() == n || exhausted {
+            return Ok(out);
+        }
+        limit *= 4;
     }
 }
 
