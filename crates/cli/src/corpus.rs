@@ -8,8 +8,8 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use lakehouse::models::EmbedderSpec;
 use lakehouse::vectord::{
-    AnnParams, BuildOptions, Fusion, Manifest, Mode, Progress, RowSpec, SearchRequest,
-    SearchResponse, TuneOptions,
+    AnnParams, BuildOptions, Fusion, Manifest, Mode, Progress, Quantization, RowSpec,
+    SearchRequest, SearchResponse, TuneOptions,
 };
 
 use crate::Globals;
@@ -82,6 +82,11 @@ pub(crate) struct BuildArgs {
     /// HNSW build breadth for a new corpus.
     #[arg(long, default_value_t = AnnParams::default().ef_construction)]
     ef_construction: usize,
+    /// How a new corpus's index stores vectors: f32 (exact), f16 or bf16 (half the memory,
+    /// faster, slightly lower recall), i8 (a quarter; recall tops out lower). Check the recall
+    /// with `corpus tune`; `bench ann` compares them.
+    #[arg(long, default_value = "f32")]
+    quantization: Quantization,
     /// Documents per committed chunk (what an interruption can lose).
     #[arg(long, default_value_t = BuildOptions::default().chunk_rows)]
     chunk_rows: usize,
@@ -191,6 +196,7 @@ pub(crate) async fn run(globals: &Globals, command: CorpusCommand) -> anyhow::Re
                 params: Some(AnnParams {
                     m: args.m,
                     ef_construction: args.ef_construction,
+                    quantization: args.quantization,
                     ..AnnParams::default()
                 }),
                 chunk_rows: args.chunk_rows,
@@ -388,10 +394,11 @@ fn describe(m: &Manifest) -> anyhow::Result<()> {
         m.embedder.spec
     )?;
     outln!(
-        "hnsw       m={} ef_construction={} ef_search={}",
+        "hnsw       m={} ef_construction={} ef_search={} vectors {}",
         m.params.m,
         m.params.ef_construction,
-        m.params.ef_search
+        m.params.ef_search,
+        m.params.quantization
     )?;
     if let Some(s) = &m.source {
         outln!(

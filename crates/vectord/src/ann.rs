@@ -1,8 +1,10 @@
 //! Approximate nearest-neighbour indexes behind our own traits.
 //!
 //! [`VectorIndexRead`] is what search needs, [`VectorIndex`] adds writes. [`HnswIndex`] implements
-//! both with `usearch` (HNSW, full `f32` vectors, inner-product metric over unit vectors, so the
-//! score is cosine similarity). usearch indexes are safe to search from many threads; writes go
+//! both with `usearch` (HNSW over unit vectors, so the score is cosine similarity). Vectors are
+//! stored as full `f32` unless a [`Quantization`] is chosen on purpose: `bf16`/`f16` halve the
+//! memory each distance reads, `i8` quarters it, each at some cost in recall that parameter
+//! trials measure. usearch indexes are safe to search from many threads; writes go
 //! through `&mut self` so callers serialise them. [`exact_search`] is the brute-force ground truth
 //! used by parameter trials and benchmarks.
 
@@ -17,6 +19,73 @@ pub fn library_version() -> &'static str {
     usearch::version()
 }
 
+/// How an index stores its vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Quantization {
+    /// Full precision (the default).
+    #[default]
+    F32,
+    /// IEEE half precision.
+    F16,
+    /// bfloat16.
+    Bf16,
+    /// 8-bit integers (components scaled by 127; cosine metric).
+    I8,
+}
+
+impl Quantization {
+    /// Every kind, full precision first.
+    pub const ALL: [Quantization; 4] = [Self::F32, Self::F16, Self::Bf16, Self::I8];
+
+    fn scalar(self) -> ScalarKind {
+        match self {
+            Self::F32 => ScalarKind::F32,
+            Self::F16 => ScalarKind::F16,
+            Self::Bf16 => ScalarKind::BF16,
+            Self::I8 => ScalarKind::I8,
+        }
+    }
+
+    fn from_scalar(kind: ScalarKind) -> Option<Self> {
+        Self::ALL.into_iter().find(|q| q.scalar() == kind)
+    }
+
+    /// Inner product on unit vectors is cosine; usearch's 8-bit kernels are cosine ones.
+    fn metric(self) -> MetricKind {
+        match self {
+            Self::I8 => MetricKind::Cos,
+            _ => MetricKind::IP,
+        }
+    }
+}
+
+impl std::fmt::Display for Quantization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::F32 => "f32",
+            Self::F16 => "f16",
+            Self::Bf16 => "bf16",
+            Self::I8 => "i8",
+        })
+    }
+}
+
+impl std::str::FromStr for Quantization {
+    type Err = VectordError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|q| q.to_string() == s)
+            .ok_or_else(|| {
+                VectordError::InvalidInput(format!(
+                    "unknown quantization {s:?}: expected f32, f16, bf16 or i8"
+                ))
+            })
+    }
+}
+
 /// HNSW parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnnParams {
@@ -26,6 +95,9 @@ pub struct AnnParams {
     pub ef_construction: usize,
     /// Candidate list size while searching (`ef`); raised to `k` when smaller.
     pub ef_search: usize,
+    /// How vectors are stored (manifests written before this field existed mean `f32`).
+    #[serde(default)]
+    pub quantization: Quantization,
 }
 
 impl Default for AnnParams {
@@ -34,6 +106,7 @@ impl Default for AnnParams {
             m: 16,
             ef_construction: 128,
             ef_search: 64,
+            quantization: Quantization::F32,
         }
     }
 }
@@ -98,9 +171,9 @@ impl std::fmt::Debug for HnswIndex {
 fn options(dim: usize, params: &AnnParams) -> IndexOptions {
     IndexOptions {
         dimensions: dim,
-        metric: MetricKind::IP,
-        // usearch defaults to BF16; keep full precision (DESIGN.md).
-        quantization: ScalarKind::F32,
+        metric: params.quantization.metric(),
+        // usearch defaults to BF16; ours is F32 unless chosen (DESIGN.md).
+        quantization: params.quantization.scalar(),
         connectivity: params.m,
         expansion_add: params.ef_construction,
         expansion_search: params.ef_search,
@@ -176,12 +249,24 @@ impl HnswIndex {
             .ok()
             .filter(|d| *d > 0 && *d <= 65_536)
             .ok_or_else(|| corrupt(format!("implausible dimension {}", meta.dimensions)))?;
-        let index =
-            Index::new(&options(dim, &AnnParams::default())).map_err(|e| ann_error("create", e))?;
+        let quantization = Quantization::from_scalar(meta.quantization)
+            .ok_or_else(|| corrupt(format!("unsupported vector kind {:?}", meta.quantization)))?;
+        let params = AnnParams {
+            quantization,
+            ..AnnParams::default()
+        };
+        let index = Index::new(&options(dim, &params)).map_err(|e| ann_error("create", e))?;
         index
             .load_from_buffer(bytes)
             .map_err(|e| corrupt(e.to_string()))?;
         Ok(Self { index, dim })
+    }
+}
+
+impl HnswIndex {
+    /// How this index stores its vectors.
+    pub fn quantization(&self) -> Quantization {
+        Quantization::from_scalar(self.index.scalar_kind()).unwrap_or_default()
     }
 }
 
@@ -332,6 +417,32 @@ mod tests {
         let odd_only = |k: u64| k % 2 == 1;
         let hits = index.search(&pts[10].1, 5, Some(&odd_only)).unwrap();
         assert!(!hits.is_empty() && hits.iter().all(|h| h.key % 2 == 1));
+    }
+
+    #[test]
+    fn quantized_indexes_round_trip_their_kind() {
+        let pts = points();
+        let items: Vec<(u64, &[f32])> = pts.iter().map(|(k, v)| (*k, v.as_slice())).collect();
+        for quantization in Quantization::ALL {
+            let params = AnnParams {
+                quantization,
+                ..AnnParams::default()
+            };
+            let index = HnswIndex::build(4, &params, &items, 2).unwrap();
+            let loaded = HnswIndex::from_bytes(&index.to_bytes().unwrap(), "x").unwrap();
+            assert_eq!(loaded.quantization(), quantization);
+            let hits = loaded.search(&pts[10].1, 1, None).unwrap();
+            assert_eq!(hits[0].key, 1010, "{quantization}");
+            assert!(
+                (hits[0].score - 1.0).abs() < 0.02,
+                "{quantization}: {hits:?}"
+            );
+            assert_eq!(
+                quantization.to_string().parse::<Quantization>().unwrap(),
+                quantization
+            );
+        }
+        assert!("f64".parse::<Quantization>().is_err());
     }
 
     #[test]

@@ -403,7 +403,10 @@ impl Corpora {
         manifest.docs = written - deleted;
         manifest.version += 1;
         manifest.updated_at_micros = self.clock.now().as_micros();
-        manifest::write_manifest(self.store.as_ref(), manifest).await
+        let written = manifest::write_manifest(self.store.as_ref(), manifest).await;
+        // Whether or not the write landed, the next search asks the store.
+        self.forget(&manifest.corpus);
+        written
     }
 
     /// Record new ANN search parameters (from tuning) as a new version.

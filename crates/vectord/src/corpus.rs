@@ -1,8 +1,14 @@
 //! [`Corpora`]: the handle to every corpus in a store. Opens corpora lazily, caches loaded
 //! segments (they are immutable) and the embedders queries need.
+//!
+//! A loaded corpus version is trusted for a refresh interval ([`DEFAULT_REFRESH`]) before the
+//! store is asked again for its newest manifest: asking costs a LIST, which on S3 is a round
+//! trip per corpus per query. Commits made through the same handle are seen at once; commits
+//! from other processes within the interval.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use lakehouse_models::{CachedEmbedder, Embedder, EmbedderSpec, open_embedder};
 use lakehouse_store::{Clock, SystemClock};
@@ -16,6 +22,9 @@ use crate::segment::{self, Segment};
 
 /// Query embeddings remembered per embedder.
 const QUERY_CACHE: usize = 4096;
+
+/// How long a loaded corpus version is served before the store is asked for a newer one.
+pub const DEFAULT_REFRESH: Duration = Duration::from_secs(1);
 
 /// A document key found in a corpus, with the segment holding it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -151,7 +160,8 @@ pub struct Corpora {
     pub(crate) store: Arc<dyn ObjectStore>,
     pub(crate) clock: Arc<dyn Clock>,
     segments: Mutex<HashMap<String, Arc<Segment>>>,
-    views: Mutex<HashMap<String, Arc<CorpusView>>>,
+    views: Mutex<HashMap<String, (Arc<CorpusView>, Instant)>>,
+    refresh: Duration,
     embedders: tokio::sync::Mutex<HashMap<String, Arc<dyn Embedder>>>,
 }
 
@@ -179,8 +189,21 @@ impl Corpora {
             clock,
             segments: Mutex::new(HashMap::new()),
             views: Mutex::new(HashMap::new()),
+            refresh: DEFAULT_REFRESH,
             embedders: tokio::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Serve a loaded corpus version for `interval` before asking the store for a newer one
+    /// (default [`DEFAULT_REFRESH`]); zero asks on every search.
+    pub fn with_refresh_interval(mut self, interval: Duration) -> Self {
+        self.refresh = interval;
+        self
+    }
+
+    /// Drop the loaded view of `name`, so the next search reads its newest manifest.
+    pub(crate) fn forget(&self, name: &str) {
+        lock(&self.views).remove(name);
     }
 
     /// Use `embedder` whenever a corpus or a build names `spec` (instead of opening it).
@@ -242,23 +265,31 @@ impl Corpora {
         Ok(out)
     }
 
-    /// Load the current version of `name` (cached while it stays current).
+    /// Load the current version of `name` (cached while it stays current; see the module
+    /// documentation for how often that is checked).
     pub async fn open(&self, name: &str) -> Result<Arc<CorpusView>, VectordError> {
         manifest::validate_name(name)?;
+        if let Some((view, checked)) = lock(&self.views).get(name)
+            && checked.elapsed() < self.refresh
+        {
+            return Ok(Arc::clone(view));
+        }
+        let checked = Instant::now();
         let Some(version) = manifest::latest_version(self.store.as_ref(), name).await? else {
             return Err(VectordError::UnknownCorpus {
                 name: name.to_string(),
                 known: self.names().await.unwrap_or_default(),
             });
         };
-        if let Some(view) = lock(&self.views).get(name)
+        if let Some((view, at)) = lock(&self.views).get_mut(name)
             && view.manifest.version == version
         {
+            *at = checked;
             return Ok(Arc::clone(view));
         }
         let manifest = manifest::read_manifest(self.store.as_ref(), name, version).await?;
         let view = Arc::new(self.load_view(manifest).await?);
-        lock(&self.views).insert(name.to_string(), Arc::clone(&view));
+        lock(&self.views).insert(name.to_string(), (Arc::clone(&view), checked));
         Ok(view)
     }
 
@@ -299,7 +330,7 @@ impl Corpora {
             self.store.delete(&o.location).await?;
             deleted += 1;
         }
-        lock(&self.views).remove(name);
+        self.forget(name);
         lock(&self.segments).retain(|k, _| !k.starts_with(&format!("{name}/")));
         Ok(deleted)
     }

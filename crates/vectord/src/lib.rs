@@ -25,9 +25,11 @@ mod search;
 mod segment;
 mod tune;
 
-pub use ann::{AnnParams, HnswIndex, Neighbour, VectorIndex, VectorIndexRead, exact_search};
+pub use ann::{
+    AnnParams, HnswIndex, Neighbour, Quantization, VectorIndex, VectorIndexRead, exact_search,
+};
 pub use build::{BuildOptions, BuildReport, NoProgress, Progress};
-pub use corpus::{Corpora, CorpusView, Found};
+pub use corpus::{Corpora, CorpusView, DEFAULT_REFRESH, Found};
 pub use error::VectordError;
 pub use fusion::Fusion;
 pub use manifest::{Manifest, validate_name};

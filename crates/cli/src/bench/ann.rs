@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use clap::Args;
 use lakehouse::models::{MiniLm, MiniLmOptions, default_minilm_dir};
-use lakehouse::vectord::{AnnParams, HnswIndex, VectorIndexRead, exact_search};
+use lakehouse::vectord::{AnnParams, HnswIndex, Quantization, VectorIndexRead, exact_search};
 use serde_json::{Value, json};
 
 use super::texts;
@@ -41,6 +41,9 @@ pub(crate) struct AnnBenchArgs {
         default_value = "10,16,24,32,48,64,96,128,192,256"
     )]
     ef: Vec<usize>,
+    /// How our index stores vectors; each kind listed is built and swept (peers store f32).
+    #[arg(long, value_delimiter = ',', default_value = "f32,f16,bf16,i8")]
+    quantization: Vec<Quantization>,
     /// Recall the comparison is made at.
     #[arg(long, default_value_t = 0.95)]
     target_recall: f64,
@@ -152,51 +155,57 @@ pub(crate) async fn run(_globals: &Globals, args: AnnBenchArgs) -> anyhow::Resul
     });
     anyhow::ensure!(gt.len() == args.queries * k, "ground truth incomplete");
 
-    // Ours.
-    let params = AnnParams {
-        m: args.m,
-        ef_construction: args.ef_construction,
-        ef_search: 64,
-    };
+    // Ours, once per vector kind.
     let items: Vec<(u64, &[f32])> = base
         .chunks_exact(dim)
         .enumerate()
         .map(|(i, v)| (i as u64, v))
         .collect();
-    let started = Instant::now();
-    let index = HnswIndex::build(dim, &params, &items, threads)?;
-    let build_seconds = started.elapsed().as_secs_f64();
-    eprintln!(
-        "lakehouse (usearch {}) built in {build_seconds:.1}s",
-        lakehouse::vectord::ann::library_version()
-    );
-    let mut sweep = Vec::new();
-    for &ef in &args.ef {
-        index.set_ef_search(ef);
-        let mut best = f64::INFINITY;
-        let mut rec = 0.0;
-        for _ in 0..3 {
-            let t = Instant::now();
-            let mut total = 0.0;
-            for (qi, q) in queries.chunks_exact(dim).enumerate() {
-                let hits = index.search(q, k, None)?;
-                let keys: Vec<u64> = hits.iter().map(|h| h.key).collect();
-                total += recall(&keys, &gt[qi * k..(qi + 1) * k]);
+    let mut ours = Vec::new();
+    for &quantization in &args.quantization {
+        let params = AnnParams {
+            m: args.m,
+            ef_construction: args.ef_construction,
+            ef_search: 64,
+            quantization,
+        };
+        let started = Instant::now();
+        let index = HnswIndex::build(dim, &params, &items, threads)?;
+        let build_seconds = started.elapsed().as_secs_f64();
+        eprintln!(
+            "lakehouse (usearch {}, {quantization}) built in {build_seconds:.1}s",
+            lakehouse::vectord::ann::library_version()
+        );
+        let mut sweep = Vec::new();
+        for &ef in &args.ef {
+            index.set_ef_search(ef);
+            let mut best = f64::INFINITY;
+            let mut rec = 0.0;
+            for _ in 0..3 {
+                let t = Instant::now();
+                let mut total = 0.0;
+                for (qi, q) in queries.chunks_exact(dim).enumerate() {
+                    let hits = index.search(q, k, None)?;
+                    let keys: Vec<u64> = hits.iter().map(|h| h.key).collect();
+                    total += recall(&keys, &gt[qi * k..(qi + 1) * k]);
+                }
+                best = best.min(t.elapsed().as_secs_f64());
+                rec = total / args.queries as f64;
             }
-            best = best.min(t.elapsed().as_secs_f64());
-            rec = total / args.queries as f64;
+            let qps = args.queries as f64 / best;
+            eprintln!("lakehouse {quantization} ef={ef}: recall {rec:.4}, {qps:.0} qps");
+            sweep.push(json!({"ef": ef, "recall": rec, "qps": qps}));
         }
-        let qps = args.queries as f64 / best;
-        eprintln!("lakehouse ef={ef}: recall {rec:.4}, {qps:.0} qps");
-        sweep.push(json!({"ef": ef, "recall": rec, "qps": qps}));
+        ours.push(json!({
+            "name": format!("lakehouse (usearch HNSW, {quantization}, cosine)"),
+            "quantization": quantization.to_string(),
+            "usearch": lakehouse::vectord::ann::library_version(),
+            "build_seconds": build_seconds,
+            "build_threads": threads,
+            "best_at_target": best_at(&sweep, args.target_recall),
+            "sweep": sweep,
+        }));
     }
-    let ours = json!({
-        "name": "lakehouse (usearch HNSW, f32, inner product)",
-        "usearch": lakehouse::vectord::ann::library_version(),
-        "build_seconds": build_seconds,
-        "build_threads": threads,
-        "sweep": sweep,
-    });
 
     // Peers, same files.
     let dir = tempfile::Builder::new()
@@ -244,10 +253,13 @@ pub(crate) async fn run(_globals: &Globals, args: AnnBenchArgs) -> anyhow::Resul
     let peers: Value = serde_json::from_slice(&std::fs::read(&op)?)?;
 
     let target = args.target_recall;
-    let our_best = best_at(
-        ours["sweep"].as_array().map_or(&[][..], Vec::as_slice),
-        target,
-    );
+    let qps = |v: &Option<Value>| v.as_ref().and_then(|v| v["qps"].as_f64());
+    // Our fastest kind at the target recall.
+    let our_best = ours
+        .iter()
+        .filter_map(|o| Some((o, qps(&Some(o["best_at_target"].clone()))?)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(o, _)| json!({"quantization": o["quantization"], "at_target": o["best_at_target"], "build_seconds": o["build_seconds"]}));
     let mut comparisons = serde_json::Map::new();
     for peer in peers["peers"].as_array().into_iter().flatten() {
         let name = peer["name"].as_str().unwrap_or("peer").to_string();
@@ -255,20 +267,27 @@ pub(crate) async fn run(_globals: &Globals, args: AnnBenchArgs) -> anyhow::Resul
             peer["sweep"].as_array().map_or(&[][..], Vec::as_slice),
             target,
         );
-        let ratio = match (&our_best, &best) {
-            (Some(o), Some(p)) => {
-                Some(o["qps"].as_f64().unwrap_or(0.0) / p["qps"].as_f64().unwrap_or(1.0))
-            }
-            _ => None,
-        };
-        let build_ratio = peer["build_seconds"].as_f64().map(|p| p / build_seconds);
-        comparisons.insert(name, json!({"best_at_target": best, "qps_ratio_ours_over_peer": ratio, "build_speedup_ours_over_peer": build_ratio}));
+        let mut per_kind = serde_json::Map::new();
+        for o in &ours {
+            let ratio = qps(&Some(o["best_at_target"].clone()))
+                .zip(qps(&best))
+                .map(|(ours, theirs)| ours / theirs);
+            let build_ratio = peer["build_seconds"]
+                .as_f64()
+                .zip(o["build_seconds"].as_f64())
+                .map(|(theirs, ours)| theirs / ours);
+            per_kind.insert(
+                o["quantization"].as_str().unwrap_or("?").to_string(),
+                json!({"qps_ratio_ours_over_peer": ratio, "build_speedup_ours_over_peer": build_ratio}),
+            );
+        }
+        comparisons.insert(name, json!({"best_at_target": best, "ours": per_kind}));
     }
     let report = json!({
         "benchmark": "ann",
         "data": {"source": "MiniLM vectors of real permit, contract and SF permit descriptions and their halves/quarters", "base": n_base, "queries": args.queries, "dim": dim},
         "k": k,
-        "params": {"m": args.m, "ef_construction": args.ef_construction},
+        "params": {"m": args.m, "ef_construction": args.ef_construction, "metric": "cosine (inner product on unit vectors)"},
         "query_threads": 1,
         "target_recall": target,
         "ours": ours,

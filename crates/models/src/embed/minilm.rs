@@ -6,7 +6,8 @@
 //!
 //! Speed comes from not wasting work on padding: texts are tokenised, sorted by length and cut
 //! into batches whose members have similar lengths, each padded only to its own longest member
-//! (the shipped `tokenizer.json` pads everything to 128 tokens, which we turn off).
+//! (the shipped `tokenizer.json` pads everything to 128 tokens, which we turn off). The encoder
+//! itself is ours ([`super::bert`]), tuned for CPUs.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,9 +15,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
+use candle_transformers::models::bert::Config;
 use tokenizers::{Tokenizer, TruncationParams};
 
+use super::bert::Bert;
 use super::{Embedder, check_shape};
 use crate::ModelError;
 
@@ -54,7 +56,7 @@ impl Default for MiniLmOptions {
 }
 
 struct Inner {
-    model: BertModel,
+    model: Bert,
     tokenizer: Tokenizer,
     device: Device,
     dim: usize,
@@ -164,7 +166,7 @@ impl MiniLm {
                     message: e.to_string(),
                 }
             })?;
-        let model = BertModel::load(vb, &config).map_err(|e| ModelError::InvalidModel {
+        let model = Bert::load(vb, &config).map_err(|e| ModelError::InvalidModel {
             path: weights_path,
             message: e.to_string(),
         })?;
@@ -244,11 +246,8 @@ impl Inner {
         mask: &[u32],
     ) -> Result<Vec<Vec<f32>>, ModelError> {
         let input_ids = Tensor::from_vec(ids, (rows, width), &self.device)?;
-        let token_types = input_ids.zeros_like()?;
         let mask_u32 = Tensor::from_slice(mask, (rows, width), &self.device)?;
-        let hidden = self
-            .model
-            .forward(&input_ids, &token_types, Some(&mask_u32))?;
+        let hidden = self.model.forward(&input_ids, &mask_u32)?;
         // Mean over real tokens, then L2 normalisation, as sentence-transformers does.
         let mask = mask_u32.to_dtype(DType::F32)?.unsqueeze(2)?;
         let summed = hidden.broadcast_mul(&mask)?.sum(1)?;

@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::ModelError;
 
+pub(crate) mod bert;
 pub(crate) mod cache;
 pub(crate) mod hash;
 pub(crate) mod http;
