@@ -82,10 +82,11 @@ pub(crate) struct BuildArgs {
     /// HNSW build breadth for a new corpus.
     #[arg(long, default_value_t = AnnParams::default().ef_construction)]
     ef_construction: usize,
-    /// How a new corpus's index stores vectors: f32 (exact), f16 or bf16 (half the memory,
-    /// faster, slightly lower recall), i8 (a quarter; recall tops out lower). Check the recall
-    /// with `corpus tune`; `bench ann` compares them.
-    #[arg(long, default_value = "f32")]
+    /// How a new corpus's index is searched: sq8 walks the graph on 8-bit codes of the vectors
+    /// (a quarter of the memory per step) and re-scores the last candidates exactly; f32 walks
+    /// it on the full vectors (slower, the same recall within a point). Check the recall with
+    /// `corpus tune`; `bench ann` compares them.
+    #[arg(long, default_value = "sq8")]
     quantization: Quantization,
     /// Documents per committed chunk (what an interruption can lose).
     #[arg(long, default_value_t = BuildOptions::default().chunk_rows)]

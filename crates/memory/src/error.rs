@@ -116,6 +116,9 @@ pub enum MemoryError {
     /// The vector index failed.
     #[error(transparent)]
     Index(#[from] VectordError),
+    /// The ANN index refused an operation (a wrong dimension, a duplicate key).
+    #[error("vector index: {0}")]
+    Ann(#[from] lakehouse_vectord::ann::AnnError),
     /// The lexical index failed.
     #[error("lexical index: {0}")]
     Lexical(#[from] tantivy::TantivyError),

@@ -1,6 +1,6 @@
 //! The search indexes of a namespace, built in memory from its records on first search and
 //! kept up to date as records are written: an HNSW index of the embeddings of the records'
-//! content (usearch, through vectord's [`VectorIndex`]) and a BM25 index of their content,
+//! content (`lakehouse-ann`'s HNSW, through [`VectorIndex`]) and a BM25 index of their content,
 //! outcome and step tools (tantivy, in RAM).
 //!
 //! Both hold every record ever written — records are immutable, so nothing is ever removed —

@@ -10,12 +10,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use tantivy::collector::TopDocs;
+use tantivy::columnar::Column;
 use tantivy::directory::{Directory, RamDirectory};
 use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, TermQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
 };
-use tantivy::{Index, IndexReader, TantivyDocument, Term};
+use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
 use crate::VectordError;
 
@@ -100,7 +101,10 @@ pub fn build(docs: &[Bm25Doc<'_>]) -> Result<Vec<u8>, VectordError> {
 
 /// A loaded BM25 index.
 pub struct Bm25Index {
-    reader: IndexReader,
+    /// The one searcher (the index never changes once loaded) and its `key` columns, one per
+    /// tantivy segment, opened once instead of per hit.
+    searcher: tantivy::Searcher,
+    keys: Vec<Column<u64>>,
     parser: QueryParser,
     fields: Fields,
 }
@@ -108,7 +112,7 @@ pub struct Bm25Index {
 impl std::fmt::Debug for Bm25Index {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Bm25Index")
-            .field("docs", &self.reader.searcher().num_docs())
+            .field("docs", &self.searcher.num_docs())
             .finish()
     }
 }
@@ -160,11 +164,18 @@ impl Bm25Index {
                 .get_field(name)
                 .map_err(|_| corrupt(format!("no field {name}")))?;
         }
-        let reader = index.reader().map_err(|e| corrupt(e.to_string()))?;
+        let reader: IndexReader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|e: tantivy::TantivyError| corrupt(e.to_string()))?;
+        let searcher = reader.searcher();
+        let keys = key_columns(&searcher).map_err(|e| corrupt(e.to_string()))?;
         // Terms are OR-ed (the default): BM25 ranks partial matches instead of dropping them.
         let parser = QueryParser::for_index(&index, vec![fields.text]);
         Ok(Self {
-            reader,
+            searcher,
+            keys,
             parser,
             fields,
         })
@@ -172,7 +183,7 @@ impl Bm25Index {
 
     /// Number of indexed documents.
     pub fn len(&self) -> u64 {
-        self.reader.searcher().num_docs()
+        self.searcher.num_docs()
     }
 
     /// True when no document is indexed.
@@ -206,7 +217,13 @@ impl Bm25Index {
             }
             Box::new(BooleanQuery::new(clauses))
         };
-        Ok(top_keys(&self.reader.searcher(), query.as_ref(), k, keep)?)
+        Ok(top_keys_in(
+            &self.searcher,
+            &self.keys,
+            query.as_ref(),
+            k,
+            keep,
+        )?)
     }
 }
 
@@ -219,6 +236,26 @@ pub fn top_keys(
     n: usize,
     keep: &dyn Fn(u64) -> bool,
 ) -> tantivy::Result<Vec<(u64, f32)>> {
+    top_keys_in(searcher, &key_columns(searcher)?, query, n, keep)
+}
+
+/// The `key` fast field of every segment of `searcher`, by segment ordinal.
+fn key_columns(searcher: &tantivy::Searcher) -> tantivy::Result<Vec<Column<u64>>> {
+    searcher
+        .segment_readers()
+        .iter()
+        .map(|segment| segment.fast_fields().u64("key"))
+        .collect()
+}
+
+/// [`top_keys`] with the key columns already open.
+fn top_keys_in(
+    searcher: &tantivy::Searcher,
+    keys: &[Column<u64>],
+    query: &dyn Query,
+    n: usize,
+    keep: &dyn Fn(u64) -> bool,
+) -> tantivy::Result<Vec<(u64, f32)>> {
     let n = n.max(1);
     let mut limit = n;
     loop {
@@ -226,11 +263,9 @@ pub fn top_keys(
         let exhausted = top.len() < limit;
         let mut out = Vec::with_capacity(n);
         for (score, addr) in top {
-            let column = searcher
-                .segment_reader(addr.segment_ord)
-                .fast_fields()
-                .u64("key")?;
-            if let Some(key) = column.first(addr.doc_id)
+            if let Some(key) = keys
+                .get(addr.segment_ord as usize)
+                .and_then(|column| column.first(addr.doc_id))
                 && keep(key)
             {
                 out.push((key, score));

@@ -67,7 +67,7 @@ impl CorpusView {
     /// The stored vector of a document.
     pub fn vector(&self, segment: usize, key: u64) -> Result<Option<Vec<f32>>, VectordError> {
         match self.segments.get(segment) {
-            Some((seg, _)) => seg.ann.get(key),
+            Some((seg, _)) => Ok(seg.ann.get(key)?),
             None => Ok(None),
         }
     }

@@ -63,9 +63,16 @@ pub enum VectordError {
         /// The version that already existed.
         version: u64,
     },
-    /// The ANN library failed.
-    #[error("vector index: {0}")]
-    Ann(String),
+    /// A segment written by an earlier version of Lakehouse in a format this one cannot read.
+    #[error(
+        "corpus {corpus:?} has a vector index in an older format ({path}); rebuild it: `lakehouse corpus drop {corpus} --yes`, then `lakehouse corpus build {corpus} ...` again"
+    )]
+    OldFormat {
+        /// The corpus.
+        corpus: String,
+        /// The file in the old format.
+        path: String,
+    },
     /// The BM25 library failed.
     #[error("text index: {0}")]
     Bm25(#[from] tantivy::TantivyError),
@@ -97,7 +104,11 @@ fn known_list(known: &[String]) -> String {
     }
 }
 
-/// Wrap a usearch failure (a C++ exception) with what we were doing.
-pub(crate) fn ann_error(doing: &str, e: impl std::fmt::Display) -> VectordError {
-    VectordError::Ann(format!("{doing}: {e}"))
+impl From<lakehouse_ann::AnnError> for VectordError {
+    fn from(e: lakehouse_ann::AnnError) -> Self {
+        match e {
+            lakehouse_ann::AnnError::Corrupt { path, message } => Self::Corrupt { path, message },
+            other => Self::InvalidInput(other.to_string()),
+        }
+    }
 }

@@ -3,7 +3,7 @@
 //!
 //! A corpus is a set of documents (id, text, metadata) built from Arrow record batches
 //! ([`rows_from_batches`]) with an embedder from `lakehouse-models`. It is stored as immutable
-//! segments (an HNSW index from `usearch`, a BM25 index from `tantivy`, a Parquet docs file)
+//! segments (our HNSW index, a BM25 index from `tantivy`, a Parquet docs file)
 //! plus one manifest per version ([`manifest`] has the layout). [`Corpora`] opens corpora
 //! lazily and caches them; [`Corpora::build`] is resumable and incremental;
 //! [`Corpora::search`] runs a [`SearchRequest`] over many corpora in parallel and fuses the
@@ -12,12 +12,12 @@
 //! This crate never reads datasets itself: the `lakehouse` facade reads a table and hands the
 //! batches over, which keeps the SQL engine out of retrieval.
 
-pub mod ann;
 pub mod bm25;
 mod build;
 mod corpus;
 pub mod docs;
 mod error;
+mod fanout;
 pub mod fusion;
 pub mod manifest;
 mod rows;
@@ -25,13 +25,15 @@ mod search;
 mod segment;
 mod tune;
 
-pub use ann::{
-    AnnParams, HnswIndex, Neighbour, Quantization, VectorIndex, VectorIndexRead, exact_search,
-};
 pub use build::{BuildOptions, BuildReport, NoProgress, Progress};
 pub use corpus::{Corpora, CorpusView, DEFAULT_REFRESH, Found};
 pub use error::VectordError;
 pub use fusion::Fusion;
+/// The ANN index (`lakehouse-ann`), re-exported.
+pub use lakehouse_ann as ann;
+pub use lakehouse_ann::{
+    AnnParams, HnswIndex, Neighbour, Quantization, VectorIndex, VectorIndexRead, exact_search,
+};
 pub use manifest::{Manifest, validate_name};
 pub use rows::{RowSpec, SourceRow, rows_from_batches};
 pub use search::{CorpusStatus, Hit, Mode, SearchRequest, SearchResponse};

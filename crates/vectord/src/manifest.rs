@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! corpora/<corpus>/manifests/<version:020>.json   one per committed version, written create-only
-//! corpora/<corpus>/segments/<segment>/vectors.usearch, bm25.pack, docs.parquet   immutable
+//! corpora/<corpus>/segments/<segment>/vectors.hnsw, bm25.pack, docs.parquet   immutable
 //! ```
 //! A build writes its segment files first, then the next manifest version with a create-only
 //! put: the manifest is the commit point, two builders cannot both commit the same version, and

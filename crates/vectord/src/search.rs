@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::VectordError;
 use crate::build::check_embedder;
 use crate::corpus::{Corpora, CorpusView, Found};
+use crate::fanout;
 use crate::fusion::{Fusion, fuse};
 
 /// Which indexes answer.
@@ -151,6 +152,50 @@ struct Answer {
     bm25: Vec<Found>,
 }
 
+/// One corpus to search: its view (or why it could not be opened) and the query vector of its
+/// embedder (or why there is none).
+struct Job {
+    view: Result<Arc<CorpusView>, String>,
+    query_vector: Option<Result<Arc<Vec<f32>>, String>>,
+    load_ms: f64,
+}
+
+impl Job {
+    /// Search this corpus; `Err` is the message reported for it.
+    fn run(
+        self,
+        query: &str,
+        filters: &[(String, String)],
+        mode: Mode,
+        depth: usize,
+    ) -> Result<(Answer, f64), String> {
+        let started = Instant::now();
+        let view = self.view?;
+        let query_vector = match (mode, self.query_vector) {
+            (Mode::Bm25, _) => None,
+            (_, Some(Ok(v))) => Some(v),
+            (_, Some(Err(e))) => return Err(e),
+            (_, None) => return Err("no query vector".to_string()),
+        };
+        let search = || {
+            check_filters(&view, filters)?;
+            let vector = match &query_vector {
+                Some(qv) => view.vector_search(qv, depth, filters)?,
+                None => Vec::new(),
+            };
+            let bm25 = if mode == Mode::Vector {
+                Vec::new()
+            } else {
+                view.bm25_search(query, depth, filters)?
+            };
+            Ok::<_, VectordError>((vector, bm25))
+        };
+        let (vector, bm25) = search().map_err(|e| e.to_string())?;
+        let took_ms = self.load_ms + started.elapsed().as_secs_f64() * 1000.0;
+        Ok((Answer { view, vector, bm25 }, took_ms))
+    }
+}
+
 fn validate(request: &SearchRequest) -> Result<(), VectordError> {
     if request.query.trim().is_empty() {
         return Err(VectordError::EmptyQuery);
@@ -243,48 +288,38 @@ impl Corpora {
         }
         let embed_ms = embed_started.elapsed().as_secs_f64() * 1000.0;
 
-        // 3. Search every corpus in parallel.
+        // 3. Search every corpus in parallel: one blocking task runs them, with rayon's threads
+        // joining in (`fanout`; a corpus search takes tens of microseconds, so a thread
+        // hand-off per corpus would cost as much as the search).
         let depth = match request.mode {
             Mode::Hybrid => (request.k * 2).max(20),
             _ => request.k,
         };
-        let tasks = opened.into_iter().map(|(view, load_ms)| {
-            let query = request.query.clone();
-            let filters = request.filters.clone();
-            let mode = request.mode;
-            let qv = view
-                .as_ref()
-                .ok()
-                .and_then(|v| query_vectors.get(&embedder_key(v)).cloned());
-            async move {
-                let t = Instant::now();
-                let view = view.map_err(|e| e.to_string())?;
-                let qv = match (mode, qv) {
-                    (Mode::Bm25, _) => None,
-                    (_, Some(Ok(v))) => Some(v),
-                    (_, Some(Err(e))) => return Err(e),
-                    (_, None) => return Err("no query vector".to_string()),
-                };
-                let answer = tokio::task::spawn_blocking(move || {
-                    check_filters(&view, &filters)?;
-                    let vector = match &qv {
-                        Some(qv) => view.vector_search(qv, depth, &filters)?,
-                        None => Vec::new(),
-                    };
-                    let bm25 = if mode == Mode::Vector {
-                        Vec::new()
-                    } else {
-                        view.bm25_search(&query, depth, &filters)?
-                    };
-                    Ok::<_, VectordError>(Answer { view, vector, bm25 })
-                })
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?;
-                Ok((answer, load_ms + t.elapsed().as_secs_f64() * 1000.0))
-            }
-        });
-        let results = futures::future::join_all(tasks).await;
+        let jobs: Vec<Job> = opened
+            .into_iter()
+            .map(|(view, load_ms)| {
+                let qv = view
+                    .as_ref()
+                    .ok()
+                    .and_then(|v| query_vectors.get(&embedder_key(v)).cloned());
+                Job {
+                    view: view.map_err(|e| e.to_string()),
+                    query_vector: qv,
+                    load_ms,
+                }
+            })
+            .collect();
+        let query = request.query.clone();
+        let filters = request.filters.clone();
+        let mode = request.mode;
+        let results: Vec<Result<(Answer, f64), String>> = tokio::task::spawn_blocking(move || {
+            fanout::run_all(
+                jobs,
+                move |job: Job| job.run(&query, &filters, mode, depth),
+                || Err("the search of this corpus panicked".to_string()),
+            )
+        })
+        .await?;
 
         // 4. Fuse.
         let mut statuses = Vec::new();

@@ -2,8 +2,7 @@
 //!
 //! Writing puts the three files create-only and returns their [`SegmentEntry`] (sizes and
 //! SHA-256) for the manifest. Loading fetches them, checks sizes and hashes before handing any
-//! byte to a decoder (a damaged file is a [`VectordError::Corrupt`] naming it, never undefined
-//! behaviour in the C++ index), and decodes.
+//! byte to a decoder (a damaged file is a [`VectordError::Corrupt`] naming it), and decodes.
 
 use std::collections::HashMap;
 
@@ -17,7 +16,9 @@ use crate::bm25::{self, Bm25Doc, Bm25Index};
 use crate::docs::{self, Doc};
 use crate::manifest::{FileEntry, SegmentEntry, segment_file};
 
-const VECTORS: &str = "vectors.usearch";
+const VECTORS: &str = "vectors.hnsw";
+/// The vector file of segments written before the index was ours (usearch); not readable now.
+const OLD_VECTORS: &str = "vectors.usearch";
 const BM25: &str = "bm25.pack";
 const DOCS: &str = "docs.parquet";
 
@@ -122,6 +123,12 @@ pub(crate) async fn load(
     corpus: &str,
     entry: &SegmentEntry,
 ) -> Result<Segment, VectordError> {
+    if entry.files.iter().any(|f| f.name == OLD_VECTORS) {
+        return Err(VectordError::OldFormat {
+            corpus: corpus.to_string(),
+            path: segment_file(corpus, &entry.id, OLD_VECTORS).to_string(),
+        });
+    }
     let fetch =
         |name: &'static str| async move {
             let file = entry.files.iter().find(|f| f.name == name).ok_or_else(|| {

@@ -580,7 +580,7 @@ async fn a_corrupt_segment_fails_only_its_corpus() {
             .unwrap();
     }
     for (name, file) in [
-        ("bad_vectors", "vectors.usearch"),
+        ("bad_vectors", "vectors.hnsw"),
         ("bad_bm25", "bm25.pack"),
         ("bad_docs", "docs.parquet"),
     ] {
@@ -611,6 +611,36 @@ async fn a_corrupt_segment_fails_only_its_corpus() {
         );
     }
     assert!(r.corpora[0].error.is_none());
+}
+
+#[tokio::test]
+async fn a_segment_from_the_usearch_days_asks_for_a_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let lh = open(dir.path().to_str().unwrap()).await;
+    let c = lh.corpora();
+    c.build("old", &rows(5, "x"), &BuildOptions::default(), &NoProgress)
+        .await
+        .unwrap();
+    // Make the manifest name the vector file the way versions before our own index did.
+    let manifests = dir.path().join("corpora/old/manifests");
+    let path = std::fs::read_dir(&manifests)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max()
+        .unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("vectors.hnsw"), "{text}");
+    std::fs::write(&path, text.replace("vectors.hnsw", "vectors.usearch")).unwrap();
+    let fresh = Corpora::new(Arc::clone(lh.store().object_store()));
+    let r = fresh
+        .search(&SearchRequest::new("roof repairs", vec!["old".into()]))
+        .await
+        .unwrap();
+    let e = r.corpora[0].error.as_deref().unwrap();
+    assert!(
+        e.contains("older format") && e.contains("lakehouse corpus drop old"),
+        "{e}"
+    );
 }
 
 #[tokio::test]

@@ -5,15 +5,16 @@
 //! the model's `max_seq_length`, run BERT, mean-pool over real tokens, L2-normalise.
 //!
 //! Speed comes from not wasting work on padding: texts are tokenised, sorted by length and cut
-//! into batches whose members have similar lengths, each padded only to its own longest member
-//! (the shipped `tokenizer.json` pads everything to 128 tokens, which we turn off). The encoder
-//! itself is ours ([`super::bert`]), tuned for CPUs.
+//! into batches, and each batch's sequences are packed end to end (the shipped `tokenizer.json`
+//! pads everything to 128 tokens, which we turn off). When there are several batches, each core
+//! runs whole batches on its own single-thread pool; a single batch (a query) uses every core
+//! inside each operation. The encoder itself is ours ([`super::bert`]), tuned for CPUs.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::Config;
 use tokenizers::{Tokenizer, TruncationParams};
@@ -58,10 +59,11 @@ impl Default for MiniLmOptions {
 struct Inner {
     model: Bert,
     tokenizer: Tokenizer,
-    device: Device,
     dim: usize,
     batch_size: usize,
     max_seq_length: usize,
+    /// One single-thread pool per core, for running several batches side by side.
+    workers: Vec<rayon::ThreadPool>,
 }
 
 /// all-MiniLM-L6-v2 (or another BERT sentence-transformer with mean pooling) run in-process.
@@ -180,10 +182,10 @@ impl MiniLm {
             inner: Arc::new(Inner {
                 model,
                 tokenizer,
-                device,
                 dim: config.hidden_size,
                 batch_size: options.batch_size.max(1),
                 max_seq_length,
+                workers: single_thread_pools(),
             }),
         })
     }
@@ -200,6 +202,21 @@ impl MiniLm {
     }
 }
 
+/// One single-thread rayon pool per core (none if threads cannot be started: batches then run
+/// one after another, each on every core).
+fn single_thread_pools() -> Vec<rayon::ThreadPool> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    (0..cores)
+        .map(|i| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .thread_name(move |_| format!("minilm-{i}"))
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap_or_default()
+}
+
 impl Inner {
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
         if texts.is_empty() {
@@ -209,53 +226,70 @@ impl Inner {
             .tokenizer
             .encode_batch(texts.to_vec(), true)
             .map_err(ModelError::Tokenizer)?;
-        // Longest first, so each batch is padded only to lengths close to its own.
+        // Longest first, so the longest batches start first and the last ones to finish are short.
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(encodings[i].get_ids().len()));
+        let batches: Vec<&[usize]> = order.chunks(self.batch_size).collect();
         let mut out = vec![Vec::new(); texts.len()];
-        for chunk in order.chunks(self.batch_size) {
-            let width = chunk
-                .iter()
-                .map(|&i| encodings[i].get_ids().len())
-                .max()
-                .unwrap_or(1)
-                .max(1);
-            let mut ids = Vec::with_capacity(chunk.len() * width);
-            let mut mask = Vec::with_capacity(chunk.len() * width);
-            for &i in chunk {
-                let e = &encodings[i];
-                ids.extend_from_slice(e.get_ids());
-                mask.extend_from_slice(e.get_attention_mask());
-                let pad = width - e.get_ids().len();
-                ids.extend(std::iter::repeat_n(0u32, pad));
-                mask.extend(std::iter::repeat_n(0u32, pad));
+        let workers = self.workers.len().min(batches.len());
+        if workers <= 1 {
+            // One batch (a query, say): every core works on it, inside each operation.
+            for batch in batches {
+                for (i, v) in self.batch(&encodings, batch)? {
+                    out[i] = v;
+                }
             }
-            let vectors = self.forward(chunk.len(), width, ids, &mask)?;
-            for (&i, v) in chunk.iter().zip(vectors) {
+            return Ok(out);
+        }
+        // Several batches: each core runs whole batches on its own single-thread pool, so the
+        // operations between matrix multiplies (norms, softmax, GELU, copies) run in parallel
+        // too and no operation waits for another thread. Longest batches go first.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let results = std::thread::scope(|scope| {
+            let handles: Vec<_> = self.workers[..workers]
+                .iter()
+                .map(|pool| {
+                    let (next, batches, encodings) = (&next, &batches, &encodings);
+                    scope.spawn(move || {
+                        pool.install(|| {
+                            let mut done = Vec::new();
+                            loop {
+                                let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                let Some(batch) = batches.get(b) else {
+                                    return Ok::<_, ModelError>(done);
+                                };
+                                done.extend(self.batch(encodings, batch)?);
+                            }
+                        })
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect::<Vec<_>>()
+        });
+        for result in results {
+            for (i, v) in result? {
                 out[i] = v;
             }
         }
         Ok(out)
     }
 
-    fn forward(
+    /// Run one batch (indices into `encodings`) through the model; returns `(index, vector)`
+    /// pairs. Sequences are packed end to end, so their lengths need not match.
+    fn batch(
         &self,
-        rows: usize,
-        width: usize,
-        ids: Vec<u32>,
-        mask: &[u32],
-    ) -> Result<Vec<Vec<f32>>, ModelError> {
-        let input_ids = Tensor::from_vec(ids, (rows, width), &self.device)?;
-        let mask_u32 = Tensor::from_slice(mask, (rows, width), &self.device)?;
-        let hidden = self.model.forward(&input_ids, &mask_u32)?;
-        // Mean over real tokens, then L2 normalisation, as sentence-transformers does.
-        let mask = mask_u32.to_dtype(DType::F32)?.unsqueeze(2)?;
-        let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
-        let counts = mask.sum(1)?.clamp(1e-9, f32::MAX)?;
-        let mean = summed.broadcast_div(&counts)?;
-        let norms = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f32::MAX)?;
-        let normalised = mean.broadcast_div(&norms)?;
-        Ok(normalised.to_vec2::<f32>()?)
+        encodings: &[tokenizers::Encoding],
+        batch: &[usize],
+    ) -> Result<Vec<(usize, Vec<f32>)>, ModelError> {
+        let sequences: Vec<&[u32]> = batch.iter().map(|&i| encodings[i].get_ids()).collect();
+        let vectors = self.model.embed(&sequences)?;
+        Ok(batch.iter().copied().zip(vectors).collect())
     }
 }
 
