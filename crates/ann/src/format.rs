@@ -17,7 +17,7 @@ use std::sync::atomic::AtomicUsize;
 use crate::graph::{Graph, MAX_LEVEL, MAX_M};
 use crate::hnsw::HnswIndex;
 use crate::sq8::Sq8;
-use crate::{AnnParams, Quantization};
+use crate::{AnnParams, MAX_EF, Quantization};
 
 const MAGIC: &[u8; 8] = b"LHHNSW\x00\x01";
 const NO_ENTRY: u32 = u32::MAX;
@@ -131,7 +131,10 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<HnswIndex, String> {
     if dim == 0 || dim > 65_536 {
         return Err(format!("implausible dimension {dim}"));
     }
-    if !(2..=MAX_M).contains(&m) || ef_construction == 0 || ef_search == 0 {
+    if !(2..=MAX_M).contains(&m)
+        || !(1..=MAX_EF).contains(&ef_construction)
+        || !(1..=MAX_EF).contains(&ef_search)
+    {
         return Err(format!(
             "implausible parameters m={m} ef_construction={ef_construction} ef_search={ef_search}"
         ));
@@ -190,6 +193,15 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<HnswIndex, String> {
         None
     };
 
+    // Every level of every node has at least its link count: check the bytes are there before
+    // allocating link rows for them.
+    let least: usize = levels.iter().map(|&l| (usize::from(l) + 1) * 4).sum();
+    if r.buf.len() < least {
+        return Err(format!(
+            "truncated in the links: {} bytes left, at least {least} needed",
+            r.buf.len()
+        ));
+    }
     let mut graph = Graph::new(m);
     for &level in &levels {
         graph.push(level);

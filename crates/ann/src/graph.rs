@@ -300,8 +300,10 @@ impl Graph {
         admit: &impl Fn(u32) -> bool,
         visited: &mut Visited,
     ) -> Vec<(S::Score, u32)> {
-        let mut candidates: BinaryHeap<(S::Score, u32)> = BinaryHeap::with_capacity(ef * 4);
-        let mut results: BinaryHeap<Reverse<(S::Score, u32)>> = BinaryHeap::with_capacity(ef + 1);
+        // Never more than the graph holds, however large `ef` is.
+        let cap = ef.min(self.len()).saturating_add(1);
+        let mut candidates: BinaryHeap<(S::Score, u32)> = BinaryHeap::with_capacity(cap);
+        let mut results: BinaryHeap<Reverse<(S::Score, u32)>> = BinaryHeap::with_capacity(cap);
         for &(s, n) in entries {
             if visited.insert(n) {
                 candidates.push((s, n));
@@ -386,7 +388,7 @@ impl Graph {
             }
             let mut diverse = true;
             for &k in &kept {
-                if space.pair(c, k) >= s {
+                if space.pair(c, k) > s {
                     diverse = false;
                     break;
                 }
@@ -436,10 +438,7 @@ impl Graph {
             visited.reset(self.len());
             let found = self.search_level(space, &entries, ef_construction, l, &others, visited);
             let links = Self::select(space, &found, self.m);
-            {
-                let _guard = locks.lock(node);
-                self.set_links(node, l, &links);
-            }
+            self.set_own_links(space, node, l, &links, locks);
             for &n in &links {
                 self.link_back(space, n, node, l, locks);
             }
@@ -460,6 +459,39 @@ impl Graph {
                 }
             }
         }
+    }
+
+    /// Give a new `node` its chosen `links` on `level`. Threads inserting other nodes may have
+    /// linked back to it already (they can reach it from a level above); those links are kept,
+    /// and a list that would overflow is re-chosen by the heuristic.
+    #[inline(always)]
+    fn set_own_links<K: Kernels>(
+        &self,
+        space: &F32Space<'_, K>,
+        node: u32,
+        level: usize,
+        links: &[u32],
+        locks: &Locks,
+    ) {
+        let _guard = locks.lock(node);
+        let mut row = [0u32; MAX_LINKS];
+        let count = self.neighbours(node, level, &mut row);
+        if count == 0 {
+            self.set_links(node, level, links);
+            return;
+        }
+        let mut all: Vec<u32> = row[..count].to_vec();
+        all.extend(links.iter().filter(|n| !row[..count].contains(n)));
+        let capacity = self.capacity(level);
+        if all.len() <= capacity {
+            self.set_links(node, level, &all);
+            return;
+        }
+        let mut candidates: Vec<(Sim, u32)> =
+            all.iter().map(|&n| (space.pair(node, n), n)).collect();
+        candidates.sort_unstable_by(|a, b| b.cmp(a));
+        let kept = Self::select(space, &candidates, capacity);
+        self.set_links(node, level, &kept);
     }
 
     /// Add `node` to the links of `to` on `level`; a full list is re-chosen by the heuristic

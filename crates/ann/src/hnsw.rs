@@ -23,7 +23,7 @@ use crate::graph::{F32Space, Graph, Locks, MAX_M, Space, Sq8Space, draw_level};
 use crate::kernels::{KernelOp, Kernels, dispatch};
 use crate::sq8::Sq8;
 use crate::visited::{Visited, with_visited};
-use crate::{AnnParams, Neighbour, Quantization, VectorIndex, VectorIndexRead};
+use crate::{AnnParams, MAX_EF, Neighbour, Quantization, VectorIndex, VectorIndexRead};
 
 /// Below this many vectors an index searches on full vectors; the 8-bit scale is fitted once
 /// it is reached, and fitted again each time the index doubles.
@@ -67,10 +67,17 @@ fn check_params(dim: usize, params: &AnnParams) -> Result<(), AnnError> {
             params.m
         )));
     }
-    if params.ef_construction == 0 {
-        return Err(AnnError::InvalidInput(
-            "HNSW ef_construction must be at least 1".into(),
-        ));
+    if !(1..=MAX_EF).contains(&params.ef_construction) {
+        return Err(AnnError::InvalidInput(format!(
+            "HNSW ef_construction must be between 1 and {MAX_EF}, got {}",
+            params.ef_construction
+        )));
+    }
+    if !(1..=MAX_EF).contains(&params.ef_search) {
+        return Err(AnnError::InvalidInput(format!(
+            "HNSW ef_search must be between 1 and {MAX_EF}, got {}",
+            params.ef_search
+        )));
     }
     Ok(())
 }
@@ -193,7 +200,8 @@ impl HnswIndex {
     /// Fit the 8-bit scale to every vector and encode them all (quantizing indexes only).
     fn fit(&mut self) {
         let n = self.keys.len();
-        if self.params.quantization != Quantization::Sq8 || n == 0 {
+        // Too few vectors for a scale that later ones fit: walk on the full vectors until then.
+        if self.params.quantization != Quantization::Sq8 || n < FIT_AT {
             return;
         }
         let sq8 = Sq8::fit(&self.vectors, self.dim);
@@ -276,7 +284,7 @@ impl<F: Fn(u32) -> bool> KernelOp for Search<'_, F> {
             dim: index.dim,
             query: self.query,
         };
-        let mut scored: Vec<(f32, u32)> = Vec::with_capacity(self.ef);
+        let mut scored: Vec<(f32, u32)> = Vec::with_capacity(self.ef.min(index.keys.len()));
         match &index.sq8 {
             Some((sq8, codes)) => {
                 let weights = sq8.weights(self.query);
@@ -401,7 +409,7 @@ impl VectorIndexRead for HnswIndex {
     }
 
     fn set_ef_search(&self, ef: usize) {
-        self.ef_search.store(ef.max(1), Ordering::Relaxed);
+        self.ef_search.store(ef.clamp(1, MAX_EF), Ordering::Relaxed);
     }
 }
 
@@ -485,6 +493,7 @@ mod tests {
         let mut total = 0;
         for q in queries.chunks_exact(dim) {
             let truth: Vec<u64> = exact_search(data, dim, q, k)
+                .unwrap()
                 .into_iter()
                 .map(|(i, _)| i as u64)
                 .collect();
@@ -532,9 +541,13 @@ mod tests {
     fn an_index_grown_one_vector_at_a_time_fits_its_codes_and_finds_everything() {
         let dim = 24;
         let data = clustered(1200, dim, 3);
-        let mut index = HnswIndex::new(dim, &AnnParams::default(), 0, 1).unwrap();
+        // Built from one vector (too few to fit codes on), then grown.
+        let mut index =
+            HnswIndex::build(dim, &AnnParams::default(), &[(7, &data[..dim])], 1).unwrap();
         for (i, v) in data.chunks_exact(dim).enumerate() {
-            index.add(i as u64 + 7, v).unwrap();
+            if i > 0 {
+                index.add(i as u64 + 7, v).unwrap();
+            }
             match i + 1 {
                 n if n < FIT_AT => assert!(index.sq8.is_none()),
                 n => assert!(index.fitted_on * 2 > n && index.sq8.is_some()),
@@ -617,6 +630,41 @@ mod tests {
         assert!(index.add(2, &v[..2]).is_err(), "wrong dimension");
         assert!(index.search(&v[..2], 1, None).is_err());
         assert!(index.search(&v, 0, None).unwrap().is_empty());
+        // Breadths beyond the limit are refused or capped, never a giant allocation.
+        let wide = AnnParams {
+            ef_search: MAX_EF + 1,
+            ..AnnParams::default()
+        };
+        assert!(HnswIndex::new(dim, &wide, 0, 1).is_err());
+        index.set_ef_search(usize::MAX);
+        assert_eq!(index.params().ef_search, MAX_EF);
+        assert_eq!(index.search(&v, usize::MAX, None).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn identical_vectors_keep_their_links() {
+        // Real corpora repeat texts. A twin scores exactly the same against every other node as
+        // its sibling does, so a selection that dropped ties would leave twins linked only to
+        // each other.
+        let dim = 16;
+        let data = clustered(1000, dim, 8);
+        let items: Vec<(u64, &[f32])> = data
+            .chunks_exact(dim)
+            .flat_map(|v| [v, v])
+            .enumerate()
+            .map(|(i, v)| (i as u64, v))
+            .collect();
+        let index = HnswIndex::build(dim, &AnnParams::default(), &items, 2).unwrap();
+        let mut row = [0u32; 2 * MAX_M];
+        let lonely = (0..index.graph.len() as u32)
+            .filter(|&node| index.graph.neighbours(node, 0, &mut row) < 2)
+            .count();
+        // Dropping ties left ~120 of these 2000 nodes so; building on two threads without
+        // keeping links other threads added, ~45; now a handful at most.
+        assert!(
+            lonely * 100 <= items.len(),
+            "{lonely} nodes with fewer than two links on level 0"
+        );
     }
 
     #[test]

@@ -79,6 +79,9 @@ impl std::str::FromStr for Quantization {
     }
 }
 
+/// The largest search or build breadth (`ef`) an index accepts.
+pub const MAX_EF: usize = 65_536;
+
 /// HNSW parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnnParams {
@@ -149,7 +152,19 @@ pub trait VectorIndex: VectorIndexRead {
 
 /// Exact top-`k` by inner product over `vectors` (row-major, `dim` per row); returns row indices
 /// with scores, best first. The ground truth for recall measurements.
-pub fn exact_search(vectors: &[f32], dim: usize, query: &[f32], k: usize) -> Vec<(usize, f32)> {
+pub fn exact_search(
+    vectors: &[f32],
+    dim: usize,
+    query: &[f32],
+    k: usize,
+) -> Result<Vec<(usize, f32)>, AnnError> {
+    if dim == 0 || query.len() != dim || !vectors.len().is_multiple_of(dim) {
+        return Err(AnnError::InvalidInput(format!(
+            "exact search of a {}-value query over {} values in rows of {dim}",
+            query.len(),
+            vectors.len()
+        )));
+    }
     let mut scored: Vec<(usize, f32)> = vectors
         .chunks_exact(dim)
         .enumerate()
@@ -157,12 +172,12 @@ pub fn exact_search(vectors: &[f32], dim: usize, query: &[f32], k: usize) -> Vec
         .collect();
     let k = k.min(scored.len());
     if k == 0 {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     scored.select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1));
     scored.truncate(k);
     scored.sort_by(|a, b| b.1.total_cmp(&a.1));
-    scored
+    Ok(scored)
 }
 
 #[cfg(test)]
@@ -247,7 +262,9 @@ mod tests {
     #[test]
     fn exact_search_ranks_by_inner_product() {
         let vectors = [1.0, 0.0, 0.0, 1.0, 0.7, 0.7];
-        let top = exact_search(&vectors, 2, &[1.0, 0.1], 2);
+        let top = exact_search(&vectors, 2, &[1.0, 0.1], 2).unwrap();
         assert_eq!(top.iter().map(|t| t.0).collect::<Vec<_>>(), vec![0, 2]);
+        assert!(exact_search(&vectors, 0, &[], 2).is_err());
+        assert!(exact_search(&vectors, 2, &[1.0], 2).is_err());
     }
 }

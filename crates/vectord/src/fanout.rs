@@ -32,17 +32,28 @@ impl<T, R, F: Fn(T) -> R> Shared<T, R, F> {
             let Some(slot) = self.jobs.get(i) else {
                 return;
             };
-            let result = match lock(slot).take() {
+            // Counted as done however this iteration ends, so the caller never waits forever.
+            let _count = Done(self);
+            let job = lock(slot).take();
+            let result = match job {
                 Some(job) => catch_unwind(AssertUnwindSafe(|| (self.run)(job)))
                     .unwrap_or_else(|_| panicked()),
                 None => panicked(),
             };
             *lock(&self.results[i]) = Some(result);
-            let mut done = lock(&self.done);
-            *done += 1;
-            if *done == self.jobs.len() {
-                self.finished.notify_all();
-            }
+        }
+    }
+}
+
+/// Counts one job as done when dropped (also while unwinding).
+struct Done<'a, T, R, F>(&'a Shared<T, R, F>);
+
+impl<T, R, F> Drop for Done<'_, T, R, F> {
+    fn drop(&mut self) {
+        let mut done = lock(&self.0.done);
+        *done += 1;
+        if *done == self.0.jobs.len() {
+            self.0.finished.notify_all();
         }
     }
 }

@@ -139,7 +139,7 @@ impl Corpora {
         let mut truth: Vec<HashSet<u64>> = Vec::with_capacity(n_queries);
         for &q in &sample {
             let query = &matrix[q * dim..(q + 1) * dim];
-            let exact = exact_search(&matrix, dim, query, k + 1);
+            let exact = exact_search(&matrix, dim, query, k + 1)?;
             truth.push(
                 exact
                     .into_iter()

@@ -139,21 +139,24 @@ pub(crate) async fn run(_globals: &Globals, args: AnnBenchArgs) -> anyhow::Resul
             .chunks(per * dim)
             .map(|part| {
                 s.spawn(move || {
-                    part.chunks_exact(dim)
-                        .flat_map(|q| {
-                            exact_search(base, dim, q, k)
+                    let mut ids = Vec::with_capacity(part.len() / dim * k);
+                    for q in part.chunks_exact(dim) {
+                        ids.extend(
+                            exact_search(base, dim, q, k)?
                                 .into_iter()
-                                .map(|(i, _)| i as i64)
-                        })
-                        .collect::<Vec<i64>>()
+                                .map(|(i, _)| i as i64),
+                        );
+                    }
+                    Ok::<_, lakehouse::vectord::ann::AnnError>(ids)
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
+        let mut gt = Vec::with_capacity(args.queries * k);
+        for h in handles {
+            gt.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?);
+        }
+        Ok::<_, lakehouse::vectord::ann::AnnError>(gt)
+    })?;
     anyhow::ensure!(gt.len() == args.queries * k, "ground truth incomplete");
 
     // Ours, once per vector kind.
