@@ -587,24 +587,13 @@ mod tests {
             with_visited(300, |v| graph.insert(&space, node, 64, &locks, v));
         }
         for node in 0..300u32 {
-            assert!(
-                graph
-                    .rows()
-                    .find(|r| r.0 == node && r.1 == 0)
-                    .map(|r| r.2)
-                    .unwrap_or_default()
-                    .len()
-                    <= 16
-            );
-            assert!(
-                !graph
-                    .rows()
-                    .find(|r| r.0 == node && r.1 == 0)
-                    .map(|r| r.2)
-                    .unwrap_or_default()
-                    .is_empty(),
-                "node {node} is linked"
-            );
+            let links = graph
+                .rows()
+                .find(|r| r.0 == node && r.1 == 0)
+                .map(|r| r.2)
+                .unwrap_or_default();
+            assert!(links.len() <= 16);
+            assert!(!links.is_empty(), "node {node} is linked");
         }
         let mut found = 0;
         for node in 0..300u32 {

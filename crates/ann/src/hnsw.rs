@@ -244,20 +244,7 @@ impl KernelOp for Inserts<'_> {
             if node >= n {
                 return;
             }
-            let at = node * index.dim;
-            let space = F32Space {
-                kernels,
-                vectors: &index.vectors,
-                dim: index.dim,
-                query: &index.vectors[at..at + index.dim],
-            };
-            index.graph.insert(
-                &space,
-                node as u32,
-                index.params.ef_construction,
-                self.locks,
-                self.visited,
-            );
+            insert_node(index, kernels, node as u32, self.locks, self.visited);
         }
     }
 }
@@ -339,22 +326,29 @@ impl KernelOp for Insert<'_> {
 
     #[inline(always)]
     fn run<K: Kernels>(self, kernels: K) {
-        let index = self.index;
-        let at = self.node as usize * index.dim;
-        let space = F32Space {
-            kernels,
-            vectors: &index.vectors,
-            dim: index.dim,
-            query: &index.vectors[at..at + index.dim],
-        };
-        index.graph.insert(
-            &space,
-            self.node,
-            index.params.ef_construction,
-            &Locks::new(1),
-            self.visited,
-        );
+        insert_node(self.index, kernels, self.node, &Locks::new(1), self.visited);
     }
+}
+
+/// Link the already-pushed `node` into the graph, scoring with full vectors.
+#[inline(always)]
+fn insert_node<K: Kernels>(
+    index: &HnswIndex,
+    kernels: K,
+    node: u32,
+    locks: &Locks,
+    visited: &mut Visited,
+) {
+    let at = node as usize * index.dim;
+    let space = F32Space {
+        kernels,
+        vectors: &index.vectors,
+        dim: index.dim,
+        query: &index.vectors[at..at + index.dim],
+    };
+    index
+        .graph
+        .insert(&space, node, index.params.ef_construction, locks, visited);
 }
 
 impl VectorIndexRead for HnswIndex {
