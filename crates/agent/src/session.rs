@@ -13,29 +13,50 @@ use serde_json::{Map, Value, json};
 
 use crate::AgentError;
 
-/// Keys whose values are never archived.
-const SECRET_KEYS: [&str; 6] = [
+/// Keys whose values are never archived, compared whole after lowercasing and turning `-` into
+/// `_` (so `X-Api-Key` matches `x_api_key`). Exact names, not substrings: `prompt_tokens` and
+/// `max_tokens` are usage figures and stay.
+const SECRET_KEYS: [&str; 22] = [
     "api_key",
     "apikey",
+    "x_api_key",
     "authorization",
+    "proxy_authorization",
+    "cookie",
+    "set_cookie",
     "token",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "auth_token",
+    "bearer_token",
+    "session_token",
+    "aws_session_token",
     "password",
+    "passwd",
     "secret",
+    "client_secret",
+    "secret_key",
+    "aws_secret_access_key",
+    "private_key",
 ];
 
-/// `value` with secrets replaced by `"[redacted]"`: values of secret-named keys, and strings
-/// that look like API keys (`sk-…`, `Bearer …`).
+fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase().replace('-', "_");
+    SECRET_KEYS.contains(&key.as_str())
+}
+
+/// `value` with secrets replaced by `"[redacted]"`: values of secret-named keys
+/// ([`SECRET_KEYS`]), and words that look like credentials wherever they appear (`sk-…`,
+/// `hf_…`, `ghp_…`, `xoxb-…`, AWS access key ids, and whatever follows `Bearer`/`Basic`).
 pub fn redact(value: &Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| {
-                    let secret = SECRET_KEYS
-                        .iter()
-                        .any(|s| k.to_ascii_lowercase().contains(s));
                     (
                         k.clone(),
-                        if secret {
+                        if is_secret_key(k) {
                             json!("[redacted]")
                         } else {
                             redact(v)
@@ -50,14 +71,33 @@ pub fn redact(value: &Value) -> Value {
     }
 }
 
+/// Whether one whitespace-free word is shaped like a credential.
+fn looks_like_credential(word: &str) -> bool {
+    const PREFIXES: [&str; 8] = [
+        "sk-",
+        "hf_",
+        "ghp_",
+        "gho_",
+        "github_pat_",
+        "xoxb-",
+        "xoxp-",
+        "glpat-",
+    ];
+    let aws_key_id = word.len() == 20
+        && (word.starts_with("AKIA") || word.starts_with("ASIA"))
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    aws_key_id || (word.len() >= 12 && PREFIXES.iter().any(|p| word.starts_with(p)))
+}
+
 fn redact_text(s: &str) -> String {
     s.split_inclusive(char::is_whitespace)
-        .scan(false, |after_bearer, word| {
+        .scan(false, |after_scheme, word| {
             let bare = word.trim_end();
-            let secret = *after_bearer
-                || (bare.starts_with("sk-") && bare.len() >= 12)
-                || (bare.starts_with("hf_") && bare.len() >= 12);
-            *after_bearer = bare.eq_ignore_ascii_case("bearer");
+            let secret = *after_scheme || looks_like_credential(bare);
+            *after_scheme =
+                bare.eq_ignore_ascii_case("bearer") || bare.eq_ignore_ascii_case("basic");
             Some(if secret {
                 format!("[redacted]{}", &word[bare.len()..])
             } else {
@@ -250,5 +290,53 @@ mod tests {
         assert_eq!(v["headers"]["Authorization"], "[redacted]");
         assert_eq!(v["text"], "use [redacted] and Bearer [redacted] please");
         assert_eq!(v["n"], 3);
+    }
+
+    #[test]
+    fn usage_figures_are_not_secrets() {
+        let v = redact(&json!({
+            "usage": {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150},
+            "options": {"max_tokens": 512, "num_ctx": 8192},
+            "tokenizer": "bert", "tokens_used": 7
+        }));
+        assert_eq!(v["usage"]["prompt_tokens"], 120);
+        assert_eq!(v["usage"]["completion_tokens"], 30);
+        assert_eq!(v["usage"]["total_tokens"], 150);
+        assert_eq!(v["options"]["max_tokens"], 512);
+        assert_eq!(v["tokenizer"], "bert");
+        assert_eq!(v["tokens_used"], 7);
+    }
+
+    #[test]
+    fn secret_keys_match_whole_names_in_any_spelling() {
+        let v = redact(&json!({
+            "X-Api-Key": "k1", "ACCESS_TOKEN": "k2", "client-secret": "k3", "Cookie": "c",
+            "aws_secret_access_key": "k4", "token": "k5", "password": "p"
+        }));
+        for key in [
+            "X-Api-Key",
+            "ACCESS_TOKEN",
+            "client-secret",
+            "Cookie",
+            "aws_secret_access_key",
+            "token",
+            "password",
+        ] {
+            assert_eq!(v[key], "[redacted]", "{key}");
+        }
+    }
+
+    #[test]
+    fn credential_shaped_words_are_redacted_anywhere() {
+        let v = redact(&json!([
+            "key AKIAIOSFODNN7EXAMPLE here",
+            "ghp_abcdefghijklmnop1234 and hf_abcdefghijklmn",
+            "Authorization: Basic dXNlcjpwYXNz",
+            "skip sk- and AKIA short"
+        ]));
+        assert_eq!(v[0], "key [redacted] here");
+        assert_eq!(v[1], "[redacted] and [redacted]");
+        assert_eq!(v[2], "Authorization: Basic [redacted]");
+        assert_eq!(v[3], "skip sk- and AKIA short");
     }
 }

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use lakehouse::memory::{
-    Draft, Kind, ListFilter, Memory, MemoryHit, MemoryQuery, Record, StateFilter, Upserted,
-    parse_filter, time,
+    Draft, DraftPatch, Kind, ListFilter, Memory, MemoryHit, MemoryQuery, Record, StateFilter,
+    Upserted, parse_filter, time,
 };
 use lakehouse::models::EmbedderSpec;
 use serde_json::json;
@@ -105,8 +105,25 @@ pub(crate) struct ReviseArgs {
     ns: NamespaceArg,
     /// The record to revise (the tip of its chain).
     id: String,
-    #[command(flatten)]
-    draft: DraftArgs,
+    /// The fields to change as JSON (a draft's fields; those left out are kept), from this
+    /// file or `-` for stdin.
+    #[arg(conflicts_with_all = ["content", "kind", "meta", "outcome", "session"])]
+    file: Option<PathBuf>,
+    /// A new kind: pathway or playbook.
+    #[arg(long)]
+    kind: Option<String>,
+    /// New text.
+    #[arg(long)]
+    content: Option<String>,
+    /// Set a metadata key (repeatable; the other keys are kept; `KEY=` removes KEY).
+    #[arg(long, value_name = "KEY=VALUE")]
+    meta: Vec<String>,
+    /// A new outcome.
+    #[arg(long)]
+    outcome: Option<String>,
+    /// Link one more session.
+    #[arg(long)]
+    session: Option<String>,
     /// Refuse unless the record is at this version (optimistic concurrency).
     #[arg(long, value_name = "N")]
     expected_version: Option<u32>,
@@ -238,7 +255,8 @@ async fn open_bare(globals: &Globals, ns: &NamespaceArg) -> anyhow::Result<Memor
 }
 
 /// Read drafts from a file or stdin: one JSON object, an array, or one object per line.
-fn read_drafts(file: &PathBuf) -> anyhow::Result<Vec<Draft>> {
+/// The text of FILE, or of stdin for `-`.
+fn read_input(file: &PathBuf) -> anyhow::Result<String> {
     let mut text = String::new();
     if file.as_os_str() == "-" {
         std::io::stdin()
@@ -248,6 +266,11 @@ fn read_drafts(file: &PathBuf) -> anyhow::Result<Vec<Draft>> {
         text =
             std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     }
+    Ok(text)
+}
+
+fn read_drafts(file: &PathBuf) -> anyhow::Result<Vec<Draft>> {
+    let text = read_input(file)?;
     let trimmed = text.trim_start();
     let drafts = if trimmed.starts_with('[') {
         let values: Vec<serde_json::Value> = serde_json::from_str(trimmed).map_err(|e| {
@@ -284,8 +307,44 @@ fn parse_meta(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
         .collect()
 }
 
-/// The drafts the arguments describe; `default_kind` for revise (the record's own kind).
-fn drafts(args: &DraftArgs, default_kind: Option<Kind>) -> anyhow::Result<Vec<Draft>> {
+/// What `memory revise` changes: the JSON patch it was given, or the fields set by flags
+/// (metadata keys merged into the record's own).
+fn revise_patch(args: &ReviseArgs, current: &Draft) -> anyhow::Result<DraftPatch> {
+    if let Some(file) = &args.file {
+        let text = read_input(file)?;
+        return Ok(DraftPatch::from_json(&text).with_context(|| file.display().to_string())?);
+    }
+    let mut patch = DraftPatch {
+        kind: kind(args.kind.as_deref())?,
+        content: args.content.clone(),
+        outcome: args.outcome.clone().map(Some),
+        ..DraftPatch::default()
+    };
+    if !args.meta.is_empty() {
+        let mut metadata = current.metadata.clone();
+        for (key, value) in parse_meta(&args.meta)? {
+            if value.is_empty() {
+                metadata.remove(&key);
+            } else {
+                metadata.insert(key, value);
+            }
+        }
+        patch.metadata = Some(metadata);
+    }
+    if let Some(session) = &args.session {
+        let mut sessions = current.sessions.clone();
+        sessions.push(session.clone());
+        patch.sessions = Some(sessions);
+    }
+    anyhow::ensure!(
+        !patch.is_empty(),
+        "give what changes: --content, --kind, --meta, --outcome, --session, or a JSON FILE"
+    );
+    Ok(patch)
+}
+
+/// The drafts the arguments describe.
+fn drafts(args: &DraftArgs) -> anyhow::Result<Vec<Draft>> {
     if let Some(file) = &args.file {
         return read_drafts(file);
     }
@@ -293,11 +352,11 @@ fn drafts(args: &DraftArgs, default_kind: Option<Kind>) -> anyhow::Result<Vec<Dr
         .content
         .clone()
         .context("give the draft as FILE (or `-` for stdin), or with --content")?;
-    let kind = match (&args.kind, default_kind) {
-        (Some(k), _) => k.parse::<Kind>()?,
-        (None, Some(k)) => k,
-        (None, None) => anyhow::bail!("--kind pathway|playbook is required with --content"),
-    };
+    let kind = args
+        .kind
+        .as_deref()
+        .context("--kind pathway|playbook is required with --content")?
+        .parse::<Kind>()?;
     let mut draft = Draft::new(kind, content);
     draft.metadata = parse_meta(&args.meta)?;
     draft.outcome.clone_from(&args.outcome);
@@ -387,7 +446,7 @@ pub(crate) async fn run(globals: &Globals, command: MemoryCommand) -> anyhow::Re
             }
         }
         MemoryCommand::Upsert(args) => {
-            let drafts = drafts(&args.draft, None)?;
+            let drafts = drafts(&args.draft)?;
             let memory = open(globals, &args.ns, &args.embedder).await?;
             for u in memory.upsert_many(drafts).await? {
                 if globals.json {
@@ -400,15 +459,9 @@ pub(crate) async fn run(globals: &Globals, command: MemoryCommand) -> anyhow::Re
         MemoryCommand::Revise(args) => {
             let memory = open(globals, &args.ns, &args.embedder).await?;
             let current = memory.get(&args.id)?;
-            let mut drafts = drafts(&args.draft, Some(current.draft.kind))?;
-            anyhow::ensure!(
-                drafts.len() == 1,
-                "revise takes exactly one draft, not {}",
-                drafts.len()
-            );
-            let draft = drafts.remove(0);
+            let patch = revise_patch(&args, &current.draft)?;
             let record = memory
-                .revise(&args.id, draft, args.expected_version)
+                .revise_with(&args.id, &patch, args.expected_version)
                 .await?;
             if globals.json {
                 print_json(&record)?;

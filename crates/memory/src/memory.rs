@@ -477,6 +477,19 @@ impl Memory {
         self.get(&new_id)
     }
 
+    /// REVISE with only the fields that change: `patch` put over the draft of `id`, the rest
+    /// inherited (kind, steps, metadata, …). Same rules as [`revise`](Self::revise); if `id`
+    /// stops being the tip meanwhile, the commit fails with `NotTip` as there.
+    pub async fn revise_with(
+        &self,
+        id: &str,
+        patch: &crate::DraftPatch,
+        expected_version: Option<u32>,
+    ) -> Result<Record, MemoryError> {
+        let draft = patch.apply(&self.get(id)?.draft)?;
+        self.revise(id, draft, expected_version).await
+    }
+
     /// RETIRE: take `id` (or, with `chain`, every version in its chain not yet retired) out of
     /// retrieval, recording `reason` and `actor`. Returns the retired records.
     pub async fn retire(

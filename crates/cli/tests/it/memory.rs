@@ -102,6 +102,11 @@ fn every_command_end_to_end() {
         revised[0]["kind"], "pathway",
         "kind defaults to the record's"
     );
+    assert_eq!(
+        revised[0]["metadata"]["team"], "ops",
+        "metadata is inherited"
+    );
+    assert_eq!(revised[0]["steps"][0]["tool"], "sql", "steps are inherited");
     let err = fails(
         &store,
         &["revise", &id, "--content", "again", "-n", "team/bot"],

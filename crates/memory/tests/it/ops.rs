@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use lakehouse_memory::{
-    Action, Draft, Kind, ListFilter, Memory, MemoryError, MemoryOptions, MemoryQuery, StateFilter,
+    Action, Draft, DraftPatch, Kind, ListFilter, Memory, MemoryError, MemoryOptions, MemoryQuery,
+    StateFilter,
 };
 use lakehouse_store::object_store::ObjectStoreExt;
 use lakehouse_store::{ObjectStore, Timestamp};
@@ -394,4 +395,46 @@ async fn reopen_and_snapshots_give_the_same_state() {
     let recovered = open(&store, "ns", options).await;
     assert_eq!(recovered.list(&all), memory.list(&all));
     assert_eq!(recovered.anomalies().1.len(), 1);
+}
+
+#[tokio::test]
+async fn revise_with_a_patch_inherits_what_it_does_not_change() {
+    let store = store();
+    let (_, options) = clock();
+    let memory = open(&store, "ns", options).await;
+    let v1 = memory
+        .upsert(pathway("find late contracts").with_meta("team", "ops"))
+        .await
+        .unwrap()
+        .record;
+    let patch = DraftPatch {
+        content: Some("find late contracts, newest first".into()),
+        ..DraftPatch::default()
+    };
+    let v2 = memory.revise_with(&v1.id, &patch, Some(1)).await.unwrap();
+    assert_eq!(v2.version, 2);
+    assert_eq!(v2.draft.content, "find late contracts, newest first");
+    assert_eq!(v2.draft.kind, Kind::Pathway);
+    assert_eq!(v2.draft.steps, v1.draft.steps);
+    assert_eq!(v2.draft.outcome.as_deref(), Some("answered"));
+    assert_eq!(v2.draft.metadata["team"], "ops");
+    // The search index sees the new text.
+    let hits = memory
+        .search(&MemoryQuery::new("newest first"))
+        .await
+        .unwrap();
+    assert_eq!(hits[0].record.id, v2.id);
+
+    // The old version is not the tip any more; an empty patch changes nothing and is refused.
+    let err = memory.revise_with(&v1.id, &patch, None).await.unwrap_err();
+    assert!(
+        matches!(&err, MemoryError::NotTip { tip, .. } if *tip == v2.id),
+        "{err}"
+    );
+    let err = memory
+        .revise_with(&v2.id, &DraftPatch::default(), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, MemoryError::InvalidInput(_)), "{err}");
+    assert_eq!(memory.get(&v2.id).unwrap().version, 2, "nothing committed");
 }

@@ -13,9 +13,9 @@
 //!   can run one batch per core ([`super::minilm`] does) without threads waiting on each other.
 
 use candle_core::{Device, Storage, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::Config;
 use rayon::prelude::*;
+
+use super::weights::{BertConfig, Weights};
 
 type Result<T> = candle_core::Result<T>;
 
@@ -109,7 +109,7 @@ struct Norm {
 }
 
 impl Norm {
-    fn load(vb: &VarBuilder<'_>, size: usize, eps: f64) -> Result<Self> {
+    fn load(vb: &Weights, size: usize, eps: f64) -> Result<Self> {
         Ok(Self {
             weight: vector(&vb.get(size, "weight")?)?,
             bias: vector(&vb.get(size, "bias")?)?,
@@ -185,7 +185,7 @@ impl Dense {
         })
     }
 
-    fn load(vb: &VarBuilder<'_>, inputs: usize, outputs: usize) -> Result<Self> {
+    fn load(vb: &Weights, inputs: usize, outputs: usize) -> Result<Self> {
         Self::new(
             &vb.get((outputs, inputs), "weight")?,
             &vb.get(outputs, "bias")?,
@@ -247,9 +247,10 @@ pub(crate) struct Bert {
 
 impl Bert {
     /// Load from `vb` (weights named as in `BertModel`, with or without a `bert.` prefix).
-    pub(crate) fn load(vb: VarBuilder<'_>, config: &Config) -> Result<Self> {
-        let vb = if vb.contains_tensor("embeddings.word_embeddings.weight") {
-            vb
+    pub(crate) fn load(vb: &Weights, config: &BertConfig) -> Result<Self> {
+        config.check()?;
+        let vb = if vb.contains("embeddings.word_embeddings.weight") {
+            vb.clone()
         } else {
             vb.pp("bert")
         };

@@ -2,8 +2,9 @@
 //! OpenAI-compatible server (`POST /v1/embeddings`).
 //!
 //! Both send texts in batches, retry with exponential backoff on 429, 5xx and connection
-//! errors (`crate::http`), time out, and learn their dimension from the server with one probe request when it
-//! is not given.
+//! errors (`crate::http`), time out, and learn their dimension from the server with one probe
+//! request when it is not given. Servers do not all return unit vectors (the `Embedder`
+//! contract), so every vector is normalised here; a non-finite value is an error.
 
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Embedder, check_shape};
+use super::{Embedder, check_shape, normalise};
 use crate::ModelError;
 use crate::http::{bad, client};
 
@@ -110,6 +111,14 @@ where
         out.extend(request(chunk).await?);
     }
     check_shape(id, dim, texts.len(), &out)?;
+    for (i, v) in out.iter_mut().enumerate() {
+        if v.iter().any(|x| !x.is_finite()) {
+            return Err(ModelError::Config(format!(
+                "embedder {id} returned a vector with a non-finite value for text {i}"
+            )));
+        }
+        normalise(v);
+    }
     Ok(out)
 }
 

@@ -14,12 +14,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use candle_core::{DType, Device};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::Config;
 use tokenizers::{Tokenizer, TruncationParams};
 
 use super::bert::Bert;
+use super::weights::{BertConfig, Weights};
 use super::{Embedder, check_shape};
 use crate::ModelError;
 
@@ -120,7 +118,7 @@ impl MiniLm {
     /// Load the model from `dir`.
     pub fn load(dir: &Path, options: &MiniLmOptions) -> Result<Self, ModelError> {
         let config_path = dir.join("config.json");
-        let config: Config = json(&config_path)?;
+        let config: BertConfig = json(&config_path)?;
         let pooling_path = dir.join("1_Pooling/config.json");
         if pooling_path.exists() {
             let pooling: PoolingConfig = json(&pooling_path)?;
@@ -160,15 +158,12 @@ impl MiniLm {
 
         let weights_path = dir.join("model.safetensors");
         let weights = read(&weights_path)?;
-        let device = Device::Cpu;
-        let vb =
-            VarBuilder::from_buffered_safetensors(weights, DType::F32, &device).map_err(|e| {
-                ModelError::InvalidModel {
-                    path: weights_path.clone(),
-                    message: e.to_string(),
-                }
-            })?;
-        let model = Bert::load(vb, &config).map_err(|e| ModelError::InvalidModel {
+        let vb = Weights::from_safetensors(&weights).map_err(|e| ModelError::InvalidModel {
+            path: weights_path.clone(),
+            message: e.to_string(),
+        })?;
+        drop(weights);
+        let model = Bert::load(&vb, &config).map_err(|e| ModelError::InvalidModel {
             path: weights_path,
             message: e.to_string(),
         })?;

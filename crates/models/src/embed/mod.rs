@@ -13,6 +13,7 @@ pub(crate) mod hash;
 pub(crate) mod http;
 pub(crate) mod minilm;
 pub(crate) mod spec;
+pub(crate) mod weights;
 
 /// Turns texts into vectors of a fixed dimension.
 ///

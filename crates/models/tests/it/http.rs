@@ -19,8 +19,23 @@ struct Seen {
     failures: Arc<Mutex<u32>>,
 }
 
-fn fake_vector(text: &str) -> Vec<f32> {
-    vec![text.len() as f32, 1.0, 0.0]
+/// Not unit length, as some servers answer; a text `overflow` gets a value past `f32::MAX`.
+fn fake_vector(text: &str) -> Vec<f64> {
+    if text == "overflow" {
+        return vec![1e39, 0.0, 0.0];
+    }
+    vec![text.len() as f64, 1.0, 0.0]
+}
+
+/// `fake_vector(text)` at unit length, as the embedders must return it.
+fn unit(text: &str) -> Vec<f32> {
+    let v = fake_vector(text);
+    let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+    v.iter().map(|x| (x / norm) as f32).collect()
+}
+
+fn close(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6)
 }
 
 async fn ollama(State(seen): State<Seen>, Json(body): Json<Value>) -> (StatusCode, Json<Value>) {
@@ -36,7 +51,7 @@ async fn ollama(State(seen): State<Seen>, Json(body): Json<Value>) -> (StatusCod
         }
     }
     let input: Vec<String> = serde_json::from_value(body["input"].clone()).unwrap();
-    let embeddings: Vec<Vec<f32>> = input.iter().map(|t| fake_vector(t)).collect();
+    let embeddings: Vec<Vec<f64>> = input.iter().map(|t| fake_vector(t)).collect();
     (
         StatusCode::OK,
         Json(json!({"model": body["model"], "embeddings": embeddings, "total_duration": 1000})),
@@ -100,7 +115,10 @@ async fn ollama_embed_sends_model_and_inputs_and_retries_503() {
     assert_eq!(e.dim(), 3, "dimension learned from the probe");
     assert_eq!(e.id(), "ollama:nomic-embed-text");
     let v = e.embed(&["ab", "abcd"]).await.unwrap();
-    assert_eq!(v, vec![vec![2.0, 1.0, 0.0], vec![4.0, 1.0, 0.0]]);
+    assert!(
+        close(&v[0], &unit("ab")) && close(&v[1], &unit("abcd")),
+        "{v:?}"
+    );
     let bodies = seen.bodies.lock().unwrap();
     assert_eq!(bodies.len(), 4, "two 503s, the probe, the real call");
     assert_eq!(
@@ -125,7 +143,11 @@ async fn openai_embed_orders_by_index_and_sends_the_key() {
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let v = e.embed(&refs).await.unwrap();
     assert_eq!(v.len(), 70);
-    assert!(v.iter().enumerate().all(|(i, v)| v[0] == (i + 1) as f32));
+    for (i, (v, t)) in v.iter().zip(&texts).enumerate() {
+        assert!(close(v, &unit(t)), "vector {i} is {v:?}");
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-6, "vector {i} has length {norm}");
+    }
     let bodies = seen.bodies.lock().unwrap();
     assert_eq!(bodies.len(), 2, "70 texts go in two requests of at most 64");
     assert_eq!(bodies[0]["model"], "text-embedding-3-small");
@@ -133,6 +155,17 @@ async fn openai_embed_orders_by_index_and_sends_the_key() {
     assert_eq!(
         seen.auth.lock().unwrap()[0].as_deref(),
         Some("Bearer sk-test")
+    );
+}
+
+#[tokio::test]
+async fn a_vector_past_f32_is_an_error_not_infinity() {
+    let base = serve(Seen::default()).await;
+    let e = OllamaEmbedder::connect(&base, "m", Some(3)).await.unwrap();
+    let err = e.embed(&["fine", "overflow"]).await.unwrap_err();
+    assert!(
+        err.to_string().contains("non-finite value for text 1"),
+        "{err}"
     );
 }
 
