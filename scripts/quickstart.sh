@@ -53,7 +53,7 @@ fi
 total=$(units)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo build --profile "$profile" -p lakehouse-cli --message-format=json-render-diagnostics \
+cargo build --quiet --profile "$profile" -p lakehouse-cli --message-format=json-render-diagnostics \
   >"$log" &
 cargo_pid=$!
 build_started=$(date +%s)
