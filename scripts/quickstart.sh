@@ -13,7 +13,9 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/lakehouse-target}
 export LAKEHOUSE_STORE=${LAKEHOUSE_STORE:-./lakehouse-data}
 profile=${LAKEHOUSE_PROFILE:-quick}
-binary="$CARGO_TARGET_DIR/$profile/lakehouse"
+profile_dir=$profile
+[ "$profile" = dev ] && profile_dir=debug
+binary="$CARGO_TARGET_DIR/$profile_dir/lakehouse"
 
 started=$(date +%s)
 since() { local s=$(($(date +%s) - $1)); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
@@ -25,7 +27,9 @@ export LAKEHOUSE_MINILM_DIR
 # Units cargo will report for the binary: every package it depends on plus their build scripts.
 # Used only for the percentage; a wrong guess shows as a percentage that stops short of 100.
 units() {
-  cargo metadata --format-version 1 2>/dev/null | python3 -c '
+  local host
+  host=$(rustc -vV | sed -n 's/^host: //p')
+  cargo metadata --format-version 1 --filter-platform "$host" 2>/dev/null | python3 -c '
 import json, sys
 m = json.load(sys.stdin)
 nodes = {n["id"]: n for n in m["resolve"]["nodes"]}
@@ -47,7 +51,7 @@ print(len(seen) + scripts)
 
 echo "[2/3] building lakehouse (profile $profile) into $CARGO_TARGET_DIR" >&2
 if [ ! -x "$binary" ]; then
-  echo "      the first build compiles ~500 crates: about 20 minutes on a 2-core machine" >&2
+  echo "      the first build compiles ~550 crates: about 20 minutes on a 2-core machine" >&2
   echo "      (DataFusion and Delta Lake are most of it); later builds take seconds" >&2
 fi
 total=$(units)

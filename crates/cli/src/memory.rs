@@ -312,7 +312,7 @@ fn parse_meta(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
 fn revise_patch(args: &ReviseArgs, current: &Draft) -> anyhow::Result<DraftPatch> {
     if let Some(file) = &args.file {
         let text = read_input(file)?;
-        return Ok(DraftPatch::from_json(&text).with_context(|| file.display().to_string())?);
+        return DraftPatch::from_json(&text).with_context(|| file.display().to_string());
     }
     let mut patch = DraftPatch {
         kind: kind(args.kind.as_deref())?,
