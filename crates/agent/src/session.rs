@@ -46,9 +46,10 @@ fn is_secret_key(key: &str) -> bool {
     SECRET_KEYS.contains(&key.as_str())
 }
 
-/// `value` with secrets replaced by `"[redacted]"`: values of secret-named keys
-/// ([`SECRET_KEYS`]), and words that look like credentials wherever they appear (`sk-…`,
-/// `hf_…`, `ghp_…`, `xoxb-…`, AWS access key ids, and whatever follows `Bearer`/`Basic`).
+/// `value` with secrets replaced by `"[redacted]"`: values of secret-named keys (exact names
+/// such as `api_key`, `authorization`, `access_token`), and words that look like credentials
+/// wherever they appear (`sk-…`, `hf_…`, `ghp_…`, `xoxb-…`, AWS access key ids, and whatever
+/// follows `Bearer`/`Basic`).
 pub fn redact(value: &Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
