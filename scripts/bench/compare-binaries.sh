@@ -7,6 +7,7 @@
 #
 #   scripts/bench/compare-binaries.sh OLD_BINARY NEW_BINARY [REPEATS] [BENCHES]
 #   REPEATS defaults to 5; BENCHES to "ann embed matrix".
+#   LAKEHOUSE_COMPARE_OUT   the report (default bench-results/build-profiles.json)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 old=$1
@@ -35,10 +36,11 @@ for r in $(seq 1 "$repeats"); do
   done
 done
 
-python3 - "$work" "$repeats" "$old" "$new" "$benches" <<'EOF'
+python3 - "$work" "$repeats" "$old" "$new" "$benches" \
+  "${LAKEHOUSE_COMPARE_OUT:-bench-results/build-profiles.json}" <<'EOF'
 import json, os, statistics, sys
 
-work, repeats, old, new, benches = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5].split()
+work, repeats, old, new, benches, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5].split(), sys.argv[6]
 # (bench, label, path into the bench's JSON, higher is better)
 metrics = [
     ("ann", "sq8 QPS at recall@10 >= 0.95", ["ours_best_at_target", "at_target", "qps"], True),
@@ -74,8 +76,8 @@ for bench, label, path, higher in metrics:
                               "old": o, "new": n, "ratio_new_over_old": ratio,
                               "new_speed_over_old": better,
                               "within_spread": abs(ratio - 1) * 100 <= max(o["spread_pct"], n["spread_pct"])})
-os.makedirs("bench-results", exist_ok=True)
-with open("bench-results/build-profiles.json", "w") as f:
+os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+with open(out, "w") as f:
     json.dump(report, f, indent=2)
     f.write("\n")
 for m in report["metrics"]:

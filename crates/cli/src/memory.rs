@@ -254,7 +254,6 @@ async fn open_bare(globals: &Globals, ns: &NamespaceArg) -> anyhow::Result<Memor
     Ok(memory)
 }
 
-/// Read drafts from a file or stdin: one JSON object, an array, or one object per line.
 /// The text of FILE, or of stdin for `-`.
 fn read_input(file: &PathBuf) -> anyhow::Result<String> {
     let mut text = String::new();
@@ -269,6 +268,7 @@ fn read_input(file: &PathBuf) -> anyhow::Result<String> {
     Ok(text)
 }
 
+/// Read drafts from a file or stdin: one JSON object, an array, or one object per line.
 fn read_drafts(file: &PathBuf) -> anyhow::Result<Vec<Draft>> {
     let text = read_input(file)?;
     let trimmed = text.trim_start();
