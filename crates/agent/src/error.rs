@@ -22,3 +22,14 @@ pub enum AgentError {
     #[error(transparent)]
     Memory(#[from] MemoryError),
 }
+
+impl AgentError {
+    /// Who is at fault.
+    pub fn fault(&self) -> lakehouse_store::Fault {
+        match self {
+            Self::InvalidTask(_) => lakehouse_store::Fault::BadInput,
+            Self::Journal(e) => e.fault(),
+            Self::Memory(e) => e.fault(),
+        }
+    }
+}

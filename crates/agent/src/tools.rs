@@ -32,6 +32,10 @@ pub const FINAL_ANSWER: &str = "final_answer";
 
 /// Rows an SQL result shows the model.
 const SQL_ROWS: usize = 50;
+/// What one SQL call of the model may use: a query written by a model can be a cross join.
+const SQL_MEMORY_BYTES: usize = 256 << 20;
+/// How long one SQL call of the model may run.
+const SQL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// Characters of one tool result the model sees.
 const RESULT_CHARS: usize = 8000;
 
@@ -226,6 +230,8 @@ impl Workspace {
     async fn sql(&self, query: &str) -> ToolResult {
         let options = SqlOptions {
             limit: Some(SQL_ROWS + 1),
+            memory_limit: Some(SQL_MEMORY_BYTES),
+            timeout: Some(SQL_TIMEOUT),
             ..SqlOptions::default()
         };
         let batches = match self.tables.sql_collect(query, &options).await {

@@ -70,6 +70,19 @@ pub enum Error {
     Memory(#[from] MemoryError),
 }
 
+impl Error {
+    /// Who is at fault (the server's status codes are chosen from this).
+    pub fn fault(&self) -> lakehouse_store::Fault {
+        match self {
+            Self::Store(e) => e.fault(),
+            Self::Journal(e) => e.fault(),
+            Self::Table(e) => e.fault(),
+            Self::Vectord(e) => e.fault(),
+            Self::Memory(e) => e.fault(),
+        }
+    }
+}
+
 /// What [`Lakehouse::build_corpus`] did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CorpusBuild {
@@ -138,13 +151,34 @@ impl Lakehouse {
         embedder: Option<EmbedderSpec>,
     ) -> Result<Memory, Error> {
         let memory = self.memory_without_embedder(namespace).await?;
-        let spec = match (embedder, memory.recorded_embedder()) {
+        self.attach_embedder(memory, embedder, &EmbedderSpec::default())
+            .await
+    }
+
+    /// Open memory namespace `namespace` with the embedder it was written with, or `default`
+    /// for a namespace that has none recorded yet (the server's configured embedder).
+    pub async fn memory_or(
+        &self,
+        namespace: &str,
+        default: &EmbedderSpec,
+    ) -> Result<Memory, Error> {
+        let memory = self.memory_without_embedder(namespace).await?;
+        self.attach_embedder(memory, None, default).await
+    }
+
+    async fn attach_embedder(
+        &self,
+        memory: Memory,
+        offered: Option<EmbedderSpec>,
+        default: &EmbedderSpec,
+    ) -> Result<Memory, Error> {
+        let spec = match (offered, memory.recorded_embedder()) {
             (Some(spec), _) => spec,
             (None, Some(recorded)) => recorded
                 .spec
                 .parse::<EmbedderSpec>()
                 .map_err(VectordError::from)?,
-            (None, None) => EmbedderSpec::default(),
+            (None, None) => default.clone(),
         };
         let model = self.corpora.embedder(&spec).await?;
         Ok(memory.with_embedder(model, &spec.to_string())?)

@@ -129,16 +129,35 @@ impl MemoryError {
     /// false for storage, model and index failures.
     pub fn is_user_error(&self) -> bool {
         matches!(
-            self,
-            MemoryError::InvalidNamespace { .. }
-                | MemoryError::InvalidInput(_)
-                | MemoryError::UnknownRecord { .. }
-                | MemoryError::NotTip { .. }
-                | MemoryError::Retired { .. }
-                | MemoryError::VersionMismatch { .. }
-                | MemoryError::Conflict { .. }
-                | MemoryError::EmbedderMismatch { .. }
-                | MemoryError::NoEmbedder
+            self.fault(),
+            lakehouse_store::Fault::BadInput
+                | lakehouse_store::Fault::NotFound
+                | lakehouse_store::Fault::Conflict
         )
+    }
+}
+
+impl MemoryError {
+    /// Who is at fault: see the variants' order; a record's state that forbids the operation
+    /// (superseded, retired, another version, a writer that came first) is a conflict.
+    pub fn fault(&self) -> lakehouse_store::Fault {
+        use lakehouse_store::Fault;
+        match self {
+            Self::InvalidNamespace { .. }
+            | Self::InvalidInput(_)
+            | Self::EmbedderMismatch { .. }
+            | Self::NoEmbedder => Fault::BadInput,
+            Self::UnknownRecord { .. } => Fault::NotFound,
+            Self::NotTip { .. }
+            | Self::Retired { .. }
+            | Self::VersionMismatch { .. }
+            | Self::Conflict { .. } => Fault::Conflict,
+            Self::Store(e) => lakehouse_store::object_store_fault(e),
+            Self::Model(e) => e.fault(),
+            Self::Index(e) => e.fault(),
+            Self::CorruptChain { .. } | Self::Corrupt { .. } | Self::Ann(_) | Self::Lexical(_) => {
+                Fault::Internal
+            }
+        }
     }
 }

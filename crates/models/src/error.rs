@@ -93,3 +93,26 @@ pub enum ModelError {
     #[error("embedding worker stopped: {0}")]
     Worker(#[from] tokio::task::JoinError),
 }
+
+impl ModelError {
+    /// Who is at fault: a spec or option that cannot be understood is the caller's; a model
+    /// server that fails or a model that is not installed is unavailable; the rest is ours.
+    pub fn fault(&self) -> lakehouse_store::Fault {
+        use lakehouse_store::Fault;
+        match self {
+            Self::UnknownEmbedder { .. } | Self::UnknownChatModel { .. } | Self::Config(_) => {
+                Fault::BadInput
+            }
+            Self::ModelMissing { .. }
+            | Self::Http { .. }
+            | Self::Status { .. }
+            | Self::BadResponse { .. } => Fault::Unavailable,
+            Self::Io { .. }
+            | Self::InvalidModel { .. }
+            | Self::Runtime(_)
+            | Self::Tokenizer(_)
+            | Self::Dimension { .. }
+            | Self::Worker(_) => Fault::Internal,
+        }
+    }
+}

@@ -47,3 +47,16 @@ pub enum StoreError {
         source: object_store::Error,
     },
 }
+
+impl StoreError {
+    /// Who is at fault: a URL that cannot be used is the caller's; a store that does not answer
+    /// is unavailable.
+    pub fn fault(&self) -> crate::Fault {
+        match self {
+            Self::InvalidUrl { .. } | Self::UnsupportedScheme { .. } | Self::Config { .. } => {
+                crate::Fault::BadInput
+            }
+            Self::LocalFolder { .. } | Self::Unreachable { .. } => crate::Fault::Unavailable,
+        }
+    }
+}

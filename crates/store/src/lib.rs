@@ -14,6 +14,7 @@
 
 pub mod clock;
 mod error;
+mod fault;
 pub mod faulty;
 pub mod journal;
 mod sorted;
@@ -21,6 +22,7 @@ mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::StoreError;
+pub use fault::{Fault, object_store_fault};
 pub use faulty::{FaultConfig, FaultyStore, Op};
 pub use object_store::prefix::PrefixStore;
 pub use object_store::{self, ObjectStore, path::Path};

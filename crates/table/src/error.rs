@@ -71,6 +71,12 @@ pub enum TableError {
         /// The engine's message.
         reason: String,
     },
+    /// A query went over a cap (time, memory); nothing was returned.
+    #[error("query stopped: {limit}")]
+    LimitExceeded {
+        /// Which cap, and its value.
+        limit: String,
+    },
     /// The Delta table could not be read or written.
     #[error("dataset '{name}': {source}")]
     Delta {
@@ -107,5 +113,49 @@ impl TableError {
         TableError::Query {
             reason: error.to_string(),
         }
+    }
+}
+
+impl TableError {
+    /// Who is at fault: names, sources, rows, schemas and queries are the caller's; a Delta
+    /// commit that lost to another writer is a conflict; the store's errors are sorted by
+    /// [`lakehouse_store::object_store_fault`].
+    pub fn fault(&self) -> lakehouse_store::Fault {
+        use lakehouse_store::Fault;
+        match self {
+            Self::InvalidName { .. }
+            | Self::Source { .. }
+            | Self::BadRow { .. }
+            | Self::InvalidSchema { .. }
+            | Self::SchemaMismatch { .. }
+            | Self::ReadOnly { .. }
+            | Self::Query { .. }
+            | Self::LimitExceeded { .. } => Fault::BadInput,
+            Self::NotFound { .. } => Fault::NotFound,
+            Self::Delta { source, .. } => delta_fault(source),
+            Self::Store { source, .. } => lakehouse_store::object_store_fault(source),
+            Self::OpenStore(e) => e.fault(),
+            Self::Arrow(_) => Fault::Internal,
+        }
+    }
+}
+
+/// Delta's errors are not ours to enumerate (the enum is open): version races are conflicts,
+/// store failures are sorted like the store's own, everything else is internal.
+fn delta_fault(error: &deltalake::DeltaTableError) -> lakehouse_store::Fault {
+    use deltalake::DeltaTableError as E;
+    use deltalake::kernel::transaction::TransactionError as T;
+    use lakehouse_store::Fault;
+    match error {
+        E::VersionAlreadyExists(_) | E::VersionMismatch(..) => Fault::Conflict,
+        E::Transaction { source } => match source {
+            T::VersionAlreadyExists(_) | T::CommitConflict(_) | T::MaxCommitAttempts(_) => {
+                Fault::Conflict
+            }
+            T::ObjectStore { source } => lakehouse_store::object_store_fault(source),
+            _ => Fault::Internal,
+        },
+        E::ObjectStore { source } => lakehouse_store::object_store_fault(source),
+        _ => Fault::Internal,
     }
 }

@@ -27,7 +27,7 @@ pub use names::{REJECTS_SUFFIX, check_dataset_name, normalize_columns};
 pub use output::{OutputFormat, write_batches};
 pub use raw::{CsvOptions, OnError, Reject, TextUnit};
 pub use source::Format;
-pub use sql::SqlOptions;
+pub use sql::{SqlOptions, SqlRows};
 pub use tables::{
     ColumnInfo, DatasetInfo, HistoryEntry, IngestOptions, IngestReport, Mode, Progress, Tables,
 };

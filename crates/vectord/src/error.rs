@@ -112,3 +112,29 @@ impl From<lakehouse_ann::AnnError> for VectordError {
         }
     }
 }
+
+impl VectordError {
+    /// Who is at fault: names, queries, rows and embedders offered are the caller's; a build
+    /// that lost to another writer, or a corpus in an old format, is a conflict (the message
+    /// says what to do); damaged files and library failures are ours.
+    pub fn fault(&self) -> lakehouse_store::Fault {
+        use lakehouse_store::Fault;
+        match self {
+            Self::InvalidName { .. }
+            | Self::EmptyQuery
+            | Self::InvalidRequest(_)
+            | Self::InvalidInput(_)
+            | Self::EmbedderMismatch { .. } => Fault::BadInput,
+            Self::UnknownCorpus { .. } => Fault::NotFound,
+            Self::Conflict { .. } | Self::OldFormat { .. } => Fault::Conflict,
+            Self::Model(e) => e.fault(),
+            Self::Store(e) => lakehouse_store::object_store_fault(e),
+            Self::Journal(e) => e.fault(),
+            Self::Corrupt { .. }
+            | Self::Bm25(_)
+            | Self::Parquet(_)
+            | Self::Arrow(_)
+            | Self::Worker(_) => Fault::Internal,
+        }
+    }
+}

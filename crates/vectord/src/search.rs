@@ -48,21 +48,31 @@ impl std::str::FromStr for Mode {
     }
 }
 
-/// A search over one or more corpora.
+/// A search over one or more corpora. As JSON, only `query` and `corpora` are required; the
+/// rest default as in [`SearchRequest::new`], and unknown fields are refused.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SearchRequest {
     /// The query text.
     pub query: String,
     /// Corpora to search.
     pub corpora: Vec<String>,
     /// Hits to return in all.
+    #[serde(default = "default_k")]
     pub k: usize,
     /// Indexes to use.
+    #[serde(default)]
     pub mode: Mode,
     /// How lists are fused.
+    #[serde(default)]
     pub fusion: Fusion,
     /// Metadata filters: every `(column, value)` must match exactly.
+    #[serde(default)]
     pub filters: Vec<(String, String)>,
+}
+
+fn default_k() -> usize {
+    10
 }
 
 impl SearchRequest {
@@ -71,7 +81,7 @@ impl SearchRequest {
         Self {
             query: query.into(),
             corpora,
-            k: 10,
+            k: default_k(),
             mode: Mode::Hybrid,
             fusion: Fusion::default(),
             filters: Vec::new(),

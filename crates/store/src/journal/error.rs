@@ -86,6 +86,21 @@ pub enum JournalError {
 }
 
 impl JournalError {
+    /// Who is at fault.
+    pub fn fault(&self) -> crate::Fault {
+        use crate::Fault;
+        match self {
+            Self::InvalidPrefix { .. } | Self::InvalidEvent { .. } | Self::InvalidCursor { .. } => {
+                Fault::BadInput
+            }
+            Self::Closed { .. } | Self::CompactionRaced { .. } | Self::ReadRaced { .. } => {
+                Fault::Conflict
+            }
+            Self::Store { source, .. } => crate::object_store_fault(source),
+            Self::KeyCollision { .. } | Self::Malformed { .. } | Self::NoRuntime => Fault::Internal,
+        }
+    }
+
     /// Whether trying the same operation again may succeed (a store or race error).
     pub fn is_transient(&self) -> bool {
         matches!(

@@ -188,6 +188,7 @@ async fn append_overwrite_and_history() {
     let old = SqlOptions {
         as_of_version: Some(0),
         limit: None,
+        ..SqlOptions::default()
     };
     let batches = tables
         .sql_collect("SELECT count(*) FROM p", &old)

@@ -86,6 +86,7 @@ async fn unknown_tables_and_versions_are_clear_errors() {
     let old = SqlOptions {
         as_of_version: Some(9),
         limit: None,
+        ..SqlOptions::default()
     };
     let err = tables
         .sql_collect("SELECT * FROM quoted", &old)
@@ -94,3 +95,79 @@ async fn unknown_tables_and_versions_are_clear_errors() {
         .to_string();
     assert!(err.contains("has no version 9"), "{err}");
 }
+
+#[tokio::test]
+async fn rows_as_json_with_a_row_cap() {
+    let (_dir, tables) = local_tables();
+    ingest(&tables, "permits", "permits_sample.jsonl").await;
+    let rows = tables
+        .sql_rows(
+            "SELECT 1 AS one, 'x' AS s, NULL AS n, [1, 2] AS l FROM permits LIMIT 3",
+            &SqlOptions::default(),
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.columns, ["one", "s", "n", "l"]);
+    // LIMIT holds although the query reads no column of the table (delta-rs#4037)
+    assert_eq!(rows.rows.len(), 3);
+    assert_eq!(
+        rows.rows[0],
+        vec![
+            serde_json::json!(1),
+            serde_json::json!("x"),
+            serde_json::Value::Null,
+            serde_json::json!([1, 2])
+        ]
+    );
+    assert!(!rows.truncated);
+    let capped = tables
+        .sql_rows("SELECT * FROM permits", &SqlOptions::default(), 7)
+        .await
+        .unwrap();
+    assert_eq!(capped.rows.len(), 7);
+    assert!(capped.truncated);
+    // exactly at the cap is not truncated
+    let exact = tables
+        .sql_rows("SELECT * FROM permits", &SqlOptions::default(), 100)
+        .await
+        .unwrap();
+    assert_eq!((exact.rows.len(), exact.truncated), (100, false));
+}
+
+// DataFusion runs a query's partitions as tasks: on a multi-thread runtime (as in the server)
+// the caller's timer fires while they work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_and_time_caps_stop_a_query_with_an_error() {
+    let (_dir, tables) = local_tables();
+    // grouping 5 million distinct values needs far more than 4 MB
+    let capped = SqlOptions {
+        memory_limit: Some(4 << 20),
+        ..SqlOptions::default()
+    };
+    let err = tables
+        .sql_rows(
+            "SELECT v, count(*) FROM generate_series(1, 5000000) AS t(v) GROUP BY v ORDER BY 2 DESC, 1",
+            &capped,
+            10,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TableError::Query { .. }), "{err}");
+    assert!(err.to_string().contains("Resources exhausted"), "{err}");
+    let quick = SqlOptions {
+        timeout: Some(std::time::Duration::from_millis(50)),
+        ..SqlOptions::default()
+    };
+    let err = tables
+        .sql_rows(
+            "SELECT count(*) FROM generate_series(1, 1000000) a CROSS JOIN generate_series(1, 1000000) b",
+            &quick,
+            10,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TableError::LimitExceeded { .. }), "{err}");
+    assert!(err.to_string().contains("longer than 50 ms"), "{err}");
+}
+
