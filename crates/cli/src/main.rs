@@ -19,6 +19,7 @@ mod dataset;
 mod demo;
 mod journal;
 mod memory;
+mod serve;
 mod sql;
 
 use std::process::ExitCode;
@@ -35,8 +36,9 @@ use tracing_subscriber::EnvFilter;
 #[command(name = "lakehouse", version, propagate_version = true)]
 struct Cli {
     /// Where data lives: a folder, file:///abs/path, memory://, or s3://bucket/prefix.
-    #[arg(long, global = true, env = "LAKEHOUSE_STORE", default_value = lakehouse::store::DEFAULT_STORE_URL)]
-    store: String,
+    /// [default: ./lakehouse-data; for `serve`, the config file's store]
+    #[arg(long, global = true, env = "LAKEHOUSE_STORE")]
+    store: Option<String>,
 
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
@@ -83,12 +85,24 @@ enum Command {
     /// Measure Lakehouse against its peers; writes JSON under bench-results/.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Serve the HTTP API (datasets, SQL, corpora, search, memory, journals, jobs) from one
+    /// warm process: models, indexes and namespaces stay loaded between requests. Loopback
+    /// without tokens; any other address needs a token (LAKEHOUSE_ADMIN_TOKEN or [[tokens]]).
+    Serve(serve::ServeArgs),
+    /// The server's configuration.
+    #[command(subcommand)]
+    Config(serve::ConfigCommand),
+    /// Make and hash API tokens for lakehouse.toml.
+    #[command(subcommand)]
+    Token(serve::TokenCommand),
 }
 
 /// What every command gets: the parsed global flags.
 #[derive(Debug, Clone)]
 pub(crate) struct Globals {
     pub(crate) store: String,
+    /// `--store` / `LAKEHOUSE_STORE` when given (the server's config file is overridden only then).
+    pub(crate) store_flag: Option<String>,
     pub(crate) json: bool,
 }
 
@@ -106,8 +120,10 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, serving: bool) {
     let default = match verbose {
+        // the server logs one line per request
+        0 if serving => "info",
         0 => "warn",
         1 => "info",
         2 => "debug",
@@ -122,9 +138,13 @@ fn init_logging(verbose: u8) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    init_logging(cli.verbose, matches!(cli.command, Command::Serve(_)));
     let globals = Globals {
-        store: cli.store,
+        store: cli
+            .store
+            .clone()
+            .unwrap_or_else(|| lakehouse::store::DEFAULT_STORE_URL.to_string()),
+        store_flag: cli.store,
         json: cli.json,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -149,6 +169,9 @@ fn main() -> ExitCode {
             Command::Agent(command) => agent::run(&globals, command).await,
             Command::Analyze(args) => analyze::run(&globals, args).await,
             Command::Bench(command) => bench::run(&globals, command).await,
+            Command::Serve(args) => serve::serve(&globals, args).await,
+            Command::Config(command) => serve::config(&globals, command),
+            Command::Token(command) => serve::token(command),
         }
     });
     match result {

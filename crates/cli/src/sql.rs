@@ -35,6 +35,7 @@ pub(crate) async fn run(globals: &Globals, args: SqlArgs) -> anyhow::Result<()> 
     let options = SqlOptions {
         as_of_version: args.as_of_version,
         limit: limit.map(|n| n + 1),
+        ..SqlOptions::default()
     };
     let mut batches = lakehouse
         .tables()

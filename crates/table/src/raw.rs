@@ -9,7 +9,8 @@ use serde_json::value::RawValue;
 use crate::TableError;
 
 /// What to do with a malformed row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum OnError {
     /// Stop with an error naming the file, line and column; nothing is written.
     #[default]
@@ -69,7 +70,8 @@ impl Default for CsvOptions {
 }
 
 /// How plain text files become rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum TextUnit {
     /// One row per file: `path`, `text`.
     #[default]

@@ -10,7 +10,8 @@ use object_store::path::Path;
 use crate::TableError;
 
 /// An input format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     /// Comma (or other) separated values.
     Csv,

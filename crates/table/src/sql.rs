@@ -12,11 +12,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deltalake::arrow::array::RecordBatch;
+use deltalake::datafusion::common::config::ConfigOptions;
+use deltalake::datafusion::common::tree_node::{Transformed, TreeNode};
 use deltalake::datafusion::execution::SendableRecordBatchStream;
 use deltalake::datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use deltalake::datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use deltalake::datafusion::execution::session_state::SessionStateBuilder;
+use deltalake::datafusion::physical_optimizer::PhysicalOptimizerRule;
 use deltalake::datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
+use deltalake::datafusion::physical_plan::ExecutionPlan;
+use deltalake::datafusion::physical_plan::coop::CooperativeExec;
 use deltalake::datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 use deltalake::datafusion::sql::parser::{DFParser, Statement as DfStatement};
 use deltalake::datafusion::sql::sqlparser::ast::Statement;
@@ -49,23 +54,60 @@ pub struct SqlRows {
     pub truncated: bool,
 }
 
+/// Make every operator's output count against tokio's cooperative budget, so a query task
+/// yields every few batches however its operators loop (a cross join produces batch after
+/// batch without polling anything). DataFusion's own `EnsureCooperative` covers leaves and
+/// exchanges only; without this, a runaway query could not be stopped by its timeout or by
+/// dropping it, and held a runtime worker until it finished.
+#[derive(Debug)]
+struct YieldEverywhere;
+
+impl PhysicalOptimizerRule for YieldEverywhere {
+    fn optimize(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        _config: &ConfigOptions,
+    ) -> deltalake::datafusion::common::Result<Arc<dyn ExecutionPlan>> {
+        plan.transform_up(|node| {
+            if node.children().is_empty() || node.name() == "CooperativeExec" {
+                return Ok(Transformed::no(node));
+            }
+            Ok(Transformed::yes(
+                Arc::new(CooperativeExec::new(node)) as Arc<dyn ExecutionPlan>
+            ))
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "YieldEverywhere"
+    }
+
+    fn schema_check(&self) -> bool {
+        true
+    }
+}
+
 /// A DataFusion session for one query: the memory cap (if any) as its pool, and without the
-/// physical `LimitPushdown` rule. That rule removes a `LIMIT` above a scan that claims to take
+/// physical `LimitPushdown` rule and with [`YieldEverywhere`]. That rule removes a `LIMIT` above a scan that claims to take
 /// the limit itself, and delta-rs's metadata-only scan (a query reading no column, such as
 /// `SELECT 1 FROM t LIMIT 3`) does not: every row came back (delta-rs#4037).
 fn session(options: &SqlOptions) -> Result<SessionContext, TableError> {
     let mut runtime = RuntimeEnvBuilder::new();
     if let Some(bytes) = options.memory_limit {
-        runtime = runtime.with_memory_limit(bytes, 1.0).with_disk_manager_builder(
-            DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
-        );
+        runtime = runtime
+            .with_memory_limit(bytes, 1.0)
+            .with_disk_manager_builder(
+                DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
+            );
     }
     let runtime = runtime.build().map_err(TableError::query)?;
-    let rules = PhysicalOptimizer::new()
+    let mut rules: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> = PhysicalOptimizer::new()
         .rules
         .into_iter()
         .filter(|rule| rule.name() != "LimitPushdown")
         .collect();
+    rules.push(Arc::new(YieldEverywhere));
     let state = SessionStateBuilder::new()
         .with_config(SessionConfig::new())
         .with_runtime_env(Arc::new(runtime))
@@ -145,6 +187,26 @@ impl Tables {
             frame = frame.limit(0, Some(limit)).map_err(TableError::query)?;
         }
         frame.execute_stream().await.map_err(TableError::query)
+    }
+
+    /// The datasets a read-only query reads (table functions and CTE names left out), so a
+    /// caller can check access before running it.
+    pub fn sql_tables(&self, query: &str) -> Result<Vec<String>, TableError> {
+        let statement = check_read_only(query)?;
+        let ctx = SessionContext::new();
+        let references = ctx
+            .state()
+            .resolve_table_references(&statement)
+            .map_err(TableError::query)?;
+        let mut names: Vec<String> = references
+            .iter()
+            .filter(|r| r.schema().is_none())
+            .map(|r| r.table().to_string())
+            .filter(|name| !ctx.state().table_functions().contains_key(name))
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
     }
 
     /// Run a read-only query and collect every batch.

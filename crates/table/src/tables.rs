@@ -64,7 +64,8 @@ fn register_scheme() {
 }
 
 /// Whether to add to a dataset or replace it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Add the rows (the dataset is created if missing).
     #[default]

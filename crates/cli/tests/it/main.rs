@@ -10,6 +10,7 @@ mod dataset;
 mod journal;
 mod kill;
 mod memory;
+mod serve;
 
 use std::process::{Command, Output};
 

@@ -135,9 +135,8 @@ async fn rows_as_json_with_a_row_cap() {
     assert_eq!((exact.rows.len(), exact.truncated), (100, false));
 }
 
-// DataFusion runs a query's partitions as tasks: on a multi-thread runtime (as in the server)
-// the caller's timer fires while they work.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// on one thread: the query must yield for the timer to fire
+#[tokio::test]
 async fn memory_and_time_caps_stop_a_query_with_an_error() {
     let (_dir, tables) = local_tables();
     // grouping 5 million distinct values needs far more than 4 MB
@@ -171,3 +170,17 @@ async fn memory_and_time_caps_stop_a_query_with_an_error() {
     assert!(err.to_string().contains("longer than 50 ms"), "{err}");
 }
 
+#[tokio::test]
+async fn the_tables_a_query_reads() {
+    let (_dir, tables) = local_tables();
+    let names = tables
+        .sql_tables(
+            "WITH x AS (SELECT * FROM permits) SELECT * FROM x JOIN contracts c ON true, generate_series(1, 2)",
+        )
+        .unwrap();
+    assert_eq!(names, ["contracts", "permits"]);
+    assert!(matches!(
+        tables.sql_tables("DROP TABLE permits").unwrap_err(),
+        TableError::ReadOnly { .. }
+    ));
+}

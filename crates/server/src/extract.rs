@@ -1,0 +1,113 @@
+//! Request extractors that answer bad input in the server's error shape: a JSON body (any
+//! content type; 400 for broken JSON, 422 for the wrong shape, 413 above the body cap), query
+//! parameters, path parameters, and the authenticated caller.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+
+/// A JSON request body.
+#[derive(Debug)]
+pub(crate) struct Body<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::too_large(format!(
+                    "the body is larger than this server's limit ({}); see limits.body_bytes",
+                    e.body_text()
+                ))
+            } else {
+                ApiError::bad_input(format!("cannot read the body: {}", e.body_text()))
+            }
+        })?;
+        parse_json(&bytes).map(Body)
+    }
+}
+
+/// Parse a JSON body: broken JSON is 400, JSON of the wrong shape 422.
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::malformed_json(
+            "the body is empty; this route takes a JSON object",
+        ));
+    }
+    serde_json::from_slice(bytes).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => {
+            ApiError::invalid_body(format!("the body does not fit this route: {e}"))
+        }
+        _ => ApiError::malformed_json(format!("the body is not valid JSON: {e}")),
+    })
+}
+
+/// Query parameters.
+#[derive(Debug)]
+pub(crate) struct Params<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        parse_query(query).map(Params)
+    }
+}
+
+fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    axum::extract::Query::<T>::try_from_uri(
+        &format!("/?{query}")
+            .parse()
+            .map_err(|_| ApiError::bad_input("the query string is not valid"))?,
+    )
+    .map(|q| q.0)
+    .map_err(|e| ApiError::bad_input(format!("bad query parameters: {}", e.body_text())))
+}
+
+/// Path parameters.
+#[derive(Debug)]
+pub(crate) struct PathParams<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| PathParams(p.0))
+            .map_err(|e| ApiError::bad_input(format!("bad path: {}", e.body_text())))
+    }
+}
+
+/// The authenticated caller (put in the request by the auth middleware).
+#[derive(Debug, Clone)]
+pub(crate) struct Caller(pub(crate) Arc<Principal>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Arc<Principal>>()
+            .cloned()
+            .map(Caller)
+            .ok_or_else(|| ApiError::internal("route mounted without the auth middleware"))
+    }
+}
+
+impl std::ops::Deref for Caller {
+    type Target = Principal;
+    fn deref(&self) -> &Principal {
+        &self.0
+    }
+}

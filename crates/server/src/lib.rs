@@ -1,0 +1,70 @@
+//! Lakehouse as a service: one warm process with an HTTP API over everything the CLI does.
+//!
+//! [`app`] builds the axum [`Router`](axum::Router) from an [`AppState`] (tests drive it with
+//! `oneshot`, no socket); [`serve`] binds it and runs until SIGTERM or Ctrl-C, then drains:
+//! in-flight requests finish, open journals are flushed and closed. This is the only crate
+//! that knows HTTP wire types; every handler is a thin layer over the same library calls the
+//! CLI makes (`lakehouse::Lakehouse` and what it opens).
+//!
+//! - [`config`]: `lakehouse.toml` with env overrides; tokens stored hashed.
+//! - [`auth`]: bearer tokens → a principal with scopes and name prefixes (401 vs 403).
+//! - [`error`]: one body shape, status chosen from the library's `Fault`.
+//! - `state`: the warm handles (memory namespaces, journals, jobs), `jobs`: long work with
+//!   progress and an SSE stream, `metrics`: Prometheus text, `middleware`: request ids, logs, auth, time, concurrency
+//!   and per-token rate caps, `openapi`: the generated document and `/docs`.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+mod extract;
+mod jobs;
+mod metrics;
+mod middleware;
+mod openapi;
+mod routes;
+mod state;
+
+pub use config::{ConfigError, Limits, ServerConfig, TokenConfig};
+pub use error::ApiError;
+pub use routes::app;
+pub use state::AppState;
+
+/// Bind `config.addr` and serve `state` until `shutdown` resolves, then drain: stop accepting,
+/// let in-flight requests finish, flush and close the journals written through the server.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = app(state.clone());
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    state.close().await;
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C (SIGINT).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,210 @@
+//! What the server holds warm between requests: the open [`Lakehouse`] (store, tables, corpora
+//! with their segment caches and loaded embedders), memory namespaces opened once and kept
+//! current (a write through the server is in the handle the next read uses; writes by other
+//! processes are picked up at most [`REFRESH`] later), the journals written through it, the
+//! jobs, the auth table, the rate limits and the metrics.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lakehouse::Lakehouse;
+use lakehouse::memory::Memory;
+use lakehouse::models::EmbedderSpec;
+use lakehouse::store::journal::{Journal, JournalOptions, StoreJournal};
+use tokio::sync::{Mutex, OnceCell};
+
+use crate::auth::Auth;
+use crate::config::ServerConfig;
+use crate::error::ApiError;
+use crate::jobs::Jobs;
+use crate::metrics::Metrics;
+use crate::middleware::RateLimits;
+
+/// How stale a namespace handle may get before it looks for other writers' commits.
+pub(crate) const REFRESH: Duration = Duration::from_secs(1);
+
+/// The server's shared state (cheap to clone).
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.inner.config.store)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    lakehouse: Lakehouse,
+    config: ServerConfig,
+    embedder: EmbedderSpec,
+    auth: Auth,
+    rate_limits: RateLimits,
+    metrics: Arc<Metrics>,
+    jobs: Jobs,
+    namespaces: Mutex<HashMap<String, Arc<OnceCell<Arc<Namespace>>>>>,
+    journals: Mutex<HashMap<String, Arc<StoreJournal>>>,
+}
+
+struct Namespace {
+    memory: Memory,
+    refreshed: std::sync::Mutex<Instant>,
+}
+
+impl AppState {
+    /// Open the store named in `config` and hold it.
+    pub async fn open(config: ServerConfig) -> Result<AppState, ApiError> {
+        config
+            .validate()
+            .map_err(|e| ApiError::bad_input(e.to_string()))?;
+        let lakehouse =
+            Lakehouse::open(lakehouse::Config::default().with_store_url(&config.store)).await?;
+        Self::new(lakehouse, config)
+    }
+
+    /// Serve an already open Lakehouse.
+    pub fn new(lakehouse: Lakehouse, config: ServerConfig) -> Result<AppState, ApiError> {
+        let embedder = config
+            .embedder
+            .parse::<EmbedderSpec>()
+            .map_err(|e| ApiError::bad_input(format!("embedder: {e}")))?;
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                auth: Auth::new(&config.tokens),
+                rate_limits: RateLimits::new(
+                    config.limits.rate_per_second,
+                    config.limits.rate_burst,
+                ),
+                lakehouse,
+                config,
+                embedder,
+                metrics: Arc::new(Metrics::new()),
+                jobs: Jobs::default(),
+                namespaces: Mutex::new(HashMap::new()),
+                journals: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The open Lakehouse.
+    pub fn lakehouse(&self) -> &Lakehouse {
+        &self.inner.lakehouse
+    }
+
+    /// The configuration served.
+    pub fn config(&self) -> &ServerConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn auth(&self) -> &Auth {
+        &self.inner.auth
+    }
+
+    pub(crate) fn rate_limits(&self) -> &RateLimits {
+        &self.inner.rate_limits
+    }
+
+    pub(crate) fn metrics(&self) -> Arc<Metrics> {
+        Arc::clone(&self.inner.metrics)
+    }
+
+    pub(crate) fn jobs(&self) -> &Jobs {
+        &self.inner.jobs
+    }
+
+    /// Memory namespace `namespace`, opened once (with its recorded embedder, or the
+    /// configured one for a new namespace) and brought up to date with other writers at most
+    /// every [`REFRESH`].
+    pub(crate) async fn memory(&self, namespace: &str) -> Result<Arc<MemoryRef>, ApiError> {
+        let cell = {
+            let mut map = self.inner.namespaces.lock().await;
+            Arc::clone(map.entry(namespace.to_string()).or_default())
+        };
+        let ns = cell
+            .get_or_try_init(|| async {
+                let memory = self
+                    .inner
+                    .lakehouse
+                    .memory_or(namespace, &self.inner.embedder)
+                    .await?;
+                Ok::<_, ApiError>(Arc::new(Namespace {
+                    memory,
+                    refreshed: std::sync::Mutex::new(Instant::now()),
+                }))
+            })
+            .await;
+        let ns = match ns {
+            Ok(ns) => Arc::clone(ns),
+            Err(e) => {
+                // a namespace that failed to open is tried again by the next request
+                self.inner.namespaces.lock().await.remove(namespace);
+                return Err(e);
+            }
+        };
+        let stale = {
+            let mut at = ns
+                .refreshed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let stale = at.elapsed() >= REFRESH;
+            if stale {
+                *at = Instant::now();
+            }
+            stale
+        };
+        if stale {
+            ns.memory.refresh().await?;
+        }
+        Ok(Arc::new(MemoryRef(ns)))
+    }
+
+    /// How many namespaces are open.
+    pub(crate) async fn open_namespaces(&self) -> usize {
+        self.inner.namespaces.lock().await.len()
+    }
+
+    /// The journal `journals/<name>`, opened once; this process is one writer of it.
+    pub(crate) async fn journal(&self, name: &str) -> Result<Arc<StoreJournal>, ApiError> {
+        let mut map = self.inner.journals.lock().await;
+        if let Some(j) = map.get(name) {
+            return Ok(Arc::clone(j));
+        }
+        let journal = Arc::new(
+            self.inner
+                .lakehouse
+                .journal(&format!("journals/{name}"), JournalOptions::default())?,
+        );
+        map.insert(name.to_string(), Arc::clone(&journal));
+        Ok(journal)
+    }
+
+    /// How many journals are open.
+    pub(crate) async fn open_journals(&self) -> usize {
+        self.inner.journals.lock().await.len()
+    }
+
+    /// Flush and close every journal written through the server (at shutdown).
+    pub async fn close(&self) {
+        let journals: Vec<(String, Arc<StoreJournal>)> =
+            self.inner.journals.lock().await.drain().collect();
+        for (name, journal) in journals {
+            if let Err(e) = journal.close().await {
+                tracing::error!(journal = %name, error = %e, "closing a journal failed");
+            }
+        }
+    }
+}
+
+/// An open namespace, as handlers use it.
+pub(crate) struct MemoryRef(Arc<Namespace>);
+
+impl std::ops::Deref for MemoryRef {
+    type Target = Memory;
+    fn deref(&self) -> &Memory {
+        &self.0.memory
+    }
+}

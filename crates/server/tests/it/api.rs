@@ -1,0 +1,587 @@
+//! Every route doing its job.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::{ADMIN, READER, call, permits, server};
+
+#[tokio::test]
+async fn health_readiness_docs_and_metrics() {
+    let (_dir, app) = server(|_| {}).await;
+    for path in ["/healthz", "/readyz"] {
+        let a = call(&app, "GET", path, None, None).await;
+        assert_eq!(
+            (a.status, a.body["status"].clone()),
+            (StatusCode::OK, json!("ok"))
+        );
+    }
+    let doc = call(&app, "GET", "/v1/openapi.json", None, None).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    assert!(
+        doc.body["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc.text
+    );
+    for path in [
+        "/v1/sql",
+        "/v1/search",
+        "/v1/memory/records/{id}/revise",
+        "/v1/jobs/{id}/events",
+    ] {
+        assert!(
+            doc.body["paths"][path].is_object(),
+            "{path} missing from the document"
+        );
+    }
+    assert!(doc.body["components"]["schemas"]["SqlBody"].is_object());
+    let docs = call(&app, "GET", "/docs", None, None).await;
+    assert_eq!(docs.status, StatusCode::OK);
+    assert!(docs.text.contains("<code>/v1/sql</code>") && docs.text.contains("read-only"));
+    call(&app, "GET", "/v1/datasets", Some(READER), None).await;
+    let metrics = call(&app, "GET", "/metrics", None, None).await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    assert!(
+        metrics.text.contains(
+            "lakehouse_http_requests_total{method=\"GET\",route=\"/v1/datasets\",status=\"200\"} 1"
+        ),
+        "{}",
+        metrics.text
+    );
+    assert!(
+        metrics
+            .text
+            .contains("lakehouse_http_request_duration_seconds_bucket")
+    );
+    assert!(metrics.text.contains("lakehouse_memory_namespaces_open"));
+}
+
+#[tokio::test]
+async fn datasets_and_sql() {
+    let (_dir, app) = server(|_| {}).await;
+    permits(&app, "permits").await;
+    let list = call(&app, "GET", "/v1/datasets", Some(READER), None).await;
+    assert_eq!(list.body[0]["name"], "permits");
+    assert_eq!(list.body[0]["rows"], 100);
+    let d = call(&app, "GET", "/v1/datasets/permits", Some(READER), None).await;
+    let originals: Vec<&str> = d.body["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["original_name"].as_str())
+        .collect();
+    assert!(originals.contains(&"PERMIT#"), "{}", d.text);
+    let h = call(
+        &app,
+        "GET",
+        "/v1/datasets/permits/history",
+        Some(READER),
+        None,
+    )
+    .await;
+    assert_eq!(h.body[0]["version"], 0, "{}", h.text);
+
+    let q = call(
+        &app,
+        "POST",
+        "/v1/sql",
+        Some(READER),
+        Some(json!({"query": "SELECT work_type, count(*) AS n FROM permits GROUP BY work_type ORDER BY n DESC, work_type LIMIT 3"})),
+    )
+    .await;
+    assert_eq!(q.status, StatusCode::OK, "{}", q.text);
+    assert_eq!(q.body["columns"], json!(["work_type", "n"]));
+    assert_eq!(q.body["rows"].as_array().unwrap().len(), 3);
+    assert_eq!(q.body["truncated"], false);
+    let capped = call(
+        &app,
+        "POST",
+        "/v1/sql",
+        Some(READER),
+        Some(json!({"query": "SELECT * FROM permits", "max_rows": 5})),
+    )
+    .await;
+    assert_eq!(capped.body["rows"].as_array().unwrap().len(), 5);
+    assert_eq!(capped.body["truncated"], true);
+    let refused = call(
+        &app,
+        "POST",
+        "/v1/sql",
+        Some(ADMIN),
+        Some(json!({"query": "DROP TABLE permits"})),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.message().contains("only queries are allowed"),
+        "{}",
+        refused.text
+    );
+    let unknown = call(
+        &app,
+        "POST",
+        "/v1/sql",
+        Some(READER),
+        Some(json!({"query": "SELECT * FROM nope"})),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.text);
+
+    // an upload in append mode adds a version; drop removes the dataset
+    permits(&app, "permits").await;
+    let d = call(&app, "GET", "/v1/datasets/permits", Some(READER), None).await;
+    assert_eq!(
+        (d.body["version"].clone(), d.body["rows"].clone()),
+        (json!(1), json!(200))
+    );
+    let dropped = call(&app, "DELETE", "/v1/datasets/permits", Some(ADMIN), None).await;
+    assert_eq!(dropped.status, StatusCode::OK, "{}", dropped.text);
+    let gone = call(&app, "GET", "/v1/datasets/permits", Some(READER), None).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn sql_time_and_memory_caps() {
+    let (_dir, app) = server(|c| {
+        c.limits.sql_timeout_ms = 100;
+        c.limits.sql_memory_bytes = 4 << 20;
+    })
+    .await;
+    let slow = call(
+        &app,
+        "POST",
+        "/v1/sql",
+        Some(READER),
+        Some(json!({"query": "SELECT count(*) FROM generate_series(1, 1000000) a CROSS JOIN generate_series(1, 1000000) b"})),
+    )
+    .await;
+    assert_eq!(slow.status, StatusCode::BAD_REQUEST, "{}", slow.text);
+    assert!(
+        slow.message().contains("longer than 100 ms"),
+        "{}",
+        slow.text
+    );
+    let big = call(
+        &app,
+        "POST",
+        "/v1/sql",
+        Some(READER),
+        Some(json!({"query": "SELECT v, count(*) FROM generate_series(1, 5000000) AS t(v) GROUP BY v ORDER BY 2 DESC, 1"})),
+    )
+    .await;
+    assert_eq!(big.status, StatusCode::BAD_REQUEST, "{}", big.text);
+    assert!(
+        big.message().contains("Resources exhausted"),
+        "{}",
+        big.text
+    );
+    // the server still answers
+    let ok = call(
+        &app,
+        "POST",
+        "/v1/sql",
+        Some(READER),
+        Some(json!({"query": "SELECT 1 AS x"})),
+    )
+    .await;
+    assert_eq!(ok.body["rows"], json!([[1]]));
+}
+
+#[tokio::test]
+async fn corpora_jobs_and_matrix_search() {
+    let (_dir, app) = server(|_| {}).await;
+    permits(&app, "permits").await;
+    let started = call(
+        &app,
+        "POST",
+        "/v1/corpora/permits/build",
+        Some(ADMIN),
+        Some(
+            json!({"dataset": "permits", "id": "permit", "text": "work_description",
+                    "meta": ["work_type"], "embedder": "hash:64"}),
+        ),
+    )
+    .await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text);
+    let id = started.body["id"].as_str().unwrap().to_string();
+    // the SSE stream ends with the final status
+    let events = call(
+        &app,
+        "GET",
+        &format!("/v1/jobs/{id}/events"),
+        Some(READER),
+        None,
+    )
+    .await;
+    assert_eq!(events.status, StatusCode::OK);
+    let last = events
+        .text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .last()
+        .unwrap();
+    let last: Value = serde_json::from_str(last).unwrap();
+    assert_eq!(last["state"], "succeeded", "{}", events.text);
+    assert_eq!(last["result"]["dataset"], "permits");
+    let job = call(&app, "GET", &format!("/v1/jobs/{id}"), Some(READER), None).await;
+    assert_eq!(job.body["state"], "succeeded");
+    // the upload's ingest and the build
+    let jobs = call(&app, "GET", "/v1/jobs", Some(READER), None).await;
+    let kinds: Vec<&str> = jobs
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["ingest", "corpus_build"]);
+
+    let list = call(&app, "GET", "/v1/corpora", Some(READER), None).await;
+    assert_eq!(list.body.as_array().unwrap().len(), 1, "{}", list.text);
+    let m = call(&app, "GET", "/v1/corpora/permits", Some(READER), None).await;
+    assert_eq!(m.status, StatusCode::OK, "{}", m.text);
+    let h = call(
+        &app,
+        "GET",
+        "/v1/corpora/permits/history",
+        Some(READER),
+        None,
+    )
+    .await;
+    assert!(!h.body.as_array().unwrap().is_empty());
+
+    let s = call(
+        &app,
+        "POST",
+        "/v1/search",
+        Some(READER),
+        Some(json!({"query": "replace roof shingles", "corpora": ["permits", "missing"], "k": 5})),
+    )
+    .await;
+    assert_eq!(s.status, StatusCode::OK, "{}", s.text);
+    assert_eq!(s.body["hits"].as_array().unwrap().len(), 5);
+    assert_eq!(s.body["hits"][0]["corpus"], "permits");
+    assert_eq!(s.body["corpora"][0]["error"], Value::Null);
+    assert!(
+        s.body["corpora"][1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist"),
+        "{}",
+        s.text
+    );
+    let filtered = call(
+        &app,
+        "POST",
+        "/v1/search",
+        Some(READER),
+        Some(
+            json!({"query": "roof", "corpora": ["permits"], "mode": "bm25",
+                    "filters": [["work_type", "Reroofing"]]}),
+        ),
+    )
+    .await;
+    for hit in filtered.body["hits"].as_array().unwrap() {
+        assert_eq!(
+            hit["metadata"]["work_type"], "Reroofing",
+            "{}",
+            filtered.text
+        );
+    }
+
+    let tuned = call(
+        &app,
+        "POST",
+        "/v1/corpora/permits/tune",
+        Some(ADMIN),
+        Some(json!({"queries": 20, "wait": true})),
+    )
+    .await;
+    assert_eq!(tuned.status, StatusCode::OK, "{}", tuned.text);
+    let compacted = call(
+        &app,
+        "POST",
+        "/v1/corpora/permits/compact?wait=true",
+        Some(ADMIN),
+        None,
+    )
+    .await;
+    assert_eq!(compacted.status, StatusCode::OK, "{}", compacted.text);
+    // a build that fails, waited for, answers with the error it failed with
+    let failed = call(
+        &app,
+        "POST",
+        "/v1/corpora/other/build",
+        Some(ADMIN),
+        Some(json!({"dataset": "permits", "id": "no_such_column", "text": "work_description", "wait": true})),
+    )
+    .await;
+    assert_eq!(failed.status, StatusCode::BAD_REQUEST, "{}", failed.text);
+    let dropped = call(&app, "DELETE", "/v1/corpora/permits", Some(ADMIN), None).await;
+    assert_eq!(dropped.status, StatusCode::OK, "{}", dropped.text);
+}
+
+#[tokio::test]
+async fn memory_operations() {
+    let (_dir, app) = server(|_| {}).await;
+    let ns = "team_a/agent/user";
+    let added = call(
+        &app,
+        "POST",
+        "/v1/memory/records",
+        Some(ADMIN),
+        Some(json!({"namespace": ns, "drafts": [
+            {"kind": "playbook", "content": "count permits by ward with SQL",
+             "steps": [{"tool": "sql", "args": {"query": "SELECT ward, count(*) FROM permits GROUP BY ward"}}],
+             "metadata": {"team": "a"}},
+            {"kind": "pathway", "content": "find the roofing contractor of a permit"}
+        ]})),
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.text);
+    assert_eq!(added.body[0]["action"], "added");
+    let id = added.body[0]["record"]["id"].as_str().unwrap().to_string();
+
+    // the write is visible to the next read through the server
+    let hits = call(
+        &app,
+        "POST",
+        "/v1/memory/search",
+        Some(READER),
+        Some(
+            json!({"namespace": ns, "query": "permits per ward", "k": 5, "filters": {"team": "a"}}),
+        ),
+    )
+    .await;
+    assert_eq!(hits.status, StatusCode::OK, "{}", hits.text);
+    assert_eq!(hits.body.as_array().unwrap().len(), 1);
+    assert_eq!(hits.body[0]["record"]["id"], id.as_str());
+
+    let uri = |suffix: &str| format!("/v1/memory/records/{id}{suffix}");
+    let got = call(
+        &app,
+        "GET",
+        &uri(&format!("?namespace={ns}")),
+        Some(READER),
+        None,
+    )
+    .await;
+    assert_eq!(
+        got.body["content"], "count permits by ward with SQL",
+        "{}",
+        got.text
+    );
+
+    let revised = call(
+        &app,
+        "POST",
+        &uri("/revise"),
+        Some(ADMIN),
+        Some(
+            json!({"namespace": ns, "patch": {"content": "count permits per ward (SQL GROUP BY)"},
+                    "expected_version": 1}),
+        ),
+    )
+    .await;
+    assert_eq!(revised.status, StatusCode::OK, "{}", revised.text);
+    assert_eq!(revised.body["version"], 2);
+    // steps and metadata are inherited
+    assert_eq!(revised.body["metadata"]["team"], "a");
+    assert_eq!(revised.body["steps"][0]["tool"], "sql");
+    let tip = revised.body["id"].as_str().unwrap().to_string();
+    let again = call(
+        &app,
+        "POST",
+        &uri("/revise"),
+        Some(ADMIN),
+        Some(json!({"namespace": ns, "patch": {"content": "x"}})),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text);
+    assert!(again.message().contains(&tip), "{}", again.text);
+
+    let history = call(
+        &app,
+        "GET",
+        &uri(&format!("/history?namespace={ns}")),
+        Some(READER),
+        None,
+    )
+    .await;
+    assert_eq!(
+        history.body.as_array().unwrap().len(),
+        2,
+        "{}",
+        history.text
+    );
+
+    let outcome = call(
+        &app,
+        "POST",
+        &format!("/v1/memory/records/{tip}/outcome"),
+        Some(ADMIN),
+        Some(json!({"namespace": ns, "success": true, "session": "s-1"})),
+    )
+    .await;
+    assert_eq!(outcome.body["success_count"], 1, "{}", outcome.text);
+
+    let retired = call(
+        &app,
+        "POST",
+        &format!("/v1/memory/records/{tip}/retire"),
+        Some(ADMIN),
+        Some(json!({"namespace": ns, "reason": "superseded by the dashboard"})),
+    )
+    .await;
+    assert_eq!(retired.status, StatusCode::OK, "{}", retired.text);
+    let live = call(
+        &app,
+        "GET",
+        &format!("/v1/memory/records?namespace={ns}&kind=playbook"),
+        Some(READER),
+        None,
+    )
+    .await;
+    assert_eq!(live.body.as_array().unwrap().len(), 0, "{}", live.text);
+    let all = call(
+        &app,
+        "GET",
+        &format!("/v1/memory/records?namespace={ns}&state=all"),
+        Some(READER),
+        None,
+    )
+    .await;
+    assert_eq!(all.body.as_array().unwrap().len(), 3, "{}", all.text);
+    let retired_again = call(
+        &app,
+        "POST",
+        &format!("/v1/memory/records/{tip}/retire"),
+        Some(ADMIN),
+        Some(json!({"namespace": ns, "reason": "again"})),
+    )
+    .await;
+    assert_eq!(retired_again.status, StatusCode::CONFLICT);
+    let missing = call(
+        &app,
+        "GET",
+        &format!("/v1/memory/records/nope?namespace={ns}"),
+        Some(READER),
+        None,
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    // as of before the retirement, the playbook was live
+    let t = revised.body["created_at"].as_str().unwrap();
+    let then = call(
+        &app,
+        "POST",
+        "/v1/memory/search",
+        Some(READER),
+        Some(json!({"namespace": ns, "query": "permits per ward", "kind": "playbook", "as_of": t})),
+    )
+    .await;
+    assert_eq!(then.body[0]["record"]["id"], tip.as_str(), "{}", then.text);
+    let snap = call(
+        &app,
+        "POST",
+        "/v1/memory/compact",
+        Some(ADMIN),
+        Some(json!({"namespace": ns})),
+    )
+    .await;
+    assert_eq!(snap.status, StatusCode::OK, "{}", snap.text);
+}
+
+#[tokio::test]
+async fn journals_append_read_tail_stats_compact() {
+    let (_dir, app) = server(|_| {}).await;
+    let appended = call(
+        &app,
+        "POST",
+        "/v1/journals/audit/events",
+        Some(ADMIN),
+        Some(json!({"events": [{"n": 1}, {"n": 2}, "three"]})),
+    )
+    .await;
+    assert_eq!(appended.status, StatusCode::OK, "{}", appended.text);
+    assert_eq!(appended.body["ids"].as_array().unwrap().len(), 3);
+    let read = call(
+        &app,
+        "GET",
+        "/v1/journals/audit/events?limit=2",
+        Some(READER),
+        None,
+    )
+    .await;
+    assert_eq!(
+        read.body["events"].as_array().unwrap().len(),
+        2,
+        "{}",
+        read.text
+    );
+    assert_eq!(read.body["events"][0]["data"], json!({"n": 1}));
+    let cursor = read.body["cursor"].as_str().unwrap().to_string();
+    let rest = call(
+        &app,
+        "GET",
+        &format!("/v1/journals/audit/events?since={cursor}"),
+        Some(READER),
+        None,
+    )
+    .await;
+    assert_eq!(
+        rest.body["events"].as_array().unwrap().len(),
+        1,
+        "{}",
+        rest.text
+    );
+    assert_eq!(rest.body["events"][0]["data"], "three");
+    let stats = call(&app, "GET", "/v1/journals/audit/stats", Some(READER), None).await;
+    assert_eq!(stats.body["events"], 3, "{}", stats.text);
+    let compacted = call(
+        &app,
+        "POST",
+        "/v1/journals/audit/compact",
+        Some(ADMIN),
+        None,
+    )
+    .await;
+    assert_eq!(compacted.status, StatusCode::OK, "{}", compacted.text);
+    let bad_cursor = call(
+        &app,
+        "GET",
+        "/v1/journals/audit/events?since=garbage",
+        Some(READER),
+        None,
+    )
+    .await;
+    assert_eq!(
+        bad_cursor.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        bad_cursor.text
+    );
+
+    // the tail streams what is there, then keeps the connection open
+    let app2 = app.clone();
+    let tail = tokio::time::timeout(std::time::Duration::from_millis(1500), async move {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let request = axum::http::Request::get("/v1/journals/audit/tail")
+            .header("authorization", format!("Bearer {READER}"))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = app2.oneshot(request).await.unwrap();
+        let mut body = response.into_body();
+        let mut seen = String::new();
+        while !seen.contains("event: cursor") {
+            let frame = body.frame().await.unwrap().unwrap();
+            if let Some(data) = frame.data_ref() {
+                seen.push_str(&String::from_utf8_lossy(data));
+            }
+        }
+        seen
+    })
+    .await
+    .unwrap();
+    assert_eq!(tail.matches("event: event").count(), 3, "{tail}");
+}
