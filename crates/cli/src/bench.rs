@@ -7,6 +7,7 @@ mod ingest;
 mod journal;
 mod matrix;
 mod memory;
+mod serve;
 mod texts;
 
 use std::path::PathBuf;
@@ -33,6 +34,10 @@ pub(crate) enum BenchCommand {
     /// Memory: UPSERT and SEARCH latency at 10k and 100k records vs Mem0 OSS (FAISS, same
     /// MiniLM vectors), embedding reported separately.
     Memory(memory::MemoryBenchArgs),
+    /// The server: req/s and p50/p99 at concurrency 1, 4, 16, 64 for matrix search over five
+    /// corpora, memory search and memory upsert, next to the same calls in-process, and the
+    /// cost of one CLI call.
+    Serve(serve::ServeBenchArgs),
 }
 
 pub(crate) async fn run(globals: &Globals, command: BenchCommand) -> anyhow::Result<()> {
@@ -43,6 +48,7 @@ pub(crate) async fn run(globals: &Globals, command: BenchCommand) -> anyhow::Res
         BenchCommand::Embed(args) => embed::run(globals, args).await,
         BenchCommand::Matrix(args) => matrix::run(globals, args).await,
         BenchCommand::Memory(args) => memory::run(globals, args).await,
+        BenchCommand::Serve(args) => serve::run(globals, args).await,
     }
 }
 

@@ -39,7 +39,7 @@ pub(crate) struct MatrixBenchArgs {
     out: PathBuf,
 }
 
-fn sec_titles(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
+pub(super) fn sec_titles(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
     let value: serde_json::Value = serde_json::from_slice(&std::fs::read(path)?)?;
     let mut out = Vec::new();
     if let Some(map) = value.as_object().filter(|m| !m.contains_key("fields")) {
@@ -53,7 +53,7 @@ fn sec_titles(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
     Ok(out)
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(super) fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted
         .get(((sorted.len().saturating_sub(1)) as f64 * p).round() as usize)
         .copied()

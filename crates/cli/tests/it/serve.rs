@@ -129,7 +129,7 @@ fn memory_labels(store: &str, env: &[(&str, String)], worker: usize) -> Vec<Stri
         .map(|l| {
             let r: Value = serde_json::from_str(l).unwrap();
             assert_eq!(r["replay_count"], 1, "counted twice: {l}");
-            r["draft"]["content"].as_str().unwrap().to_string()
+            r["content"].as_str().unwrap().to_string()
         })
         .collect()
 }
