@@ -147,7 +147,7 @@ impl Jobs {
                 .jobs
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            jobs.insert(id.clone(), tx);
+            jobs.insert(id, tx);
             forget_old(&mut jobs);
         }
         let fut = work(handle.clone());

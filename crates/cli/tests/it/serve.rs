@@ -60,7 +60,7 @@ async fn writer(
     let mut mine = Vec::new();
     for n in 0.. {
         let label = format!("w{worker}-{n}");
-        let (url, body) = if worker % 2 == 0 {
+        let (url, body) = if worker.is_multiple_of(2) {
             (
                 format!("{base}/v1/journals/serve-{worker}/events"),
                 json!({"events": [{"label": label}]}),
@@ -168,7 +168,7 @@ async fn sigterm_mid_write_loses_nothing(store: &str, env: &[(&str, String)]) {
     for (w, handle) in writers.into_iter().enumerate() {
         let mine = handle.await.unwrap();
         total += mine.len();
-        let stored = if w % 2 == 0 {
+        let stored = if w.is_multiple_of(2) {
             journal_labels(store, env, w)
         } else {
             memory_labels(store, env, w)

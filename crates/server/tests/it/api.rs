@@ -217,7 +217,7 @@ async fn corpora_jobs_and_matrix_search() {
         .text
         .lines()
         .filter_map(|l| l.strip_prefix("data: "))
-        .last()
+        .next_back()
         .unwrap();
     let last: Value = serde_json::from_str(last).unwrap();
     assert_eq!(last["state"], "succeeded", "{}", events.text);

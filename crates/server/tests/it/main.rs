@@ -1,6 +1,9 @@
 //! The HTTP API driven without a socket (`oneshot` on the router), over a local store with the
 //! `hash` embedder (no model download): every route, auth, limits and bad input.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod api;
 mod guard;
 
