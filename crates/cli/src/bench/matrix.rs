@@ -39,7 +39,7 @@ pub(crate) struct MatrixBenchArgs {
     out: PathBuf,
 }
 
-pub(super) fn sec_titles(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
+fn sec_titles(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
     let value: serde_json::Value = serde_json::from_slice(&std::fs::read(path)?)?;
     let mut out = Vec::new();
     if let Some(map) = value.as_object().filter(|m| !m.contains_key("fields")) {
@@ -51,6 +51,29 @@ pub(super) fn sec_titles(path: &std::path::Path) -> anyhow::Result<Vec<String>> 
         out.extend(rows.iter().filter_map(|r| r[1].as_str().map(String::from)));
     }
     Ok(out)
+}
+
+/// The texts of the five real corpora (permits, contracts, SF permits, SEC companies and
+/// exchange listings), by corpus name.
+pub(super) fn five_sources(
+    d: &std::path::Path,
+) -> anyhow::Result<Vec<(&'static str, Vec<String>)>> {
+    let mut sources: Vec<(&'static str, Vec<String>)> = Vec::new();
+    for ((file, column), name) in texts::SOURCES
+        .iter()
+        .zip(["permits", "contracts", "sf_permits"])
+    {
+        sources.push((name, texts::column_texts(&d.join(file), column)?));
+    }
+    sources.push((
+        "sec_companies",
+        sec_titles(&d.join("sec_company_tickers.json"))?,
+    ));
+    sources.push((
+        "sec_exchange",
+        sec_titles(&d.join("sec_company_tickers_exchange.json"))?,
+    ));
+    Ok(sources)
 }
 
 pub(super) fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -108,22 +131,7 @@ async fn measure(
 }
 
 pub(crate) async fn run(_globals: &Globals, args: MatrixBenchArgs) -> anyhow::Result<()> {
-    let d = &args.data_dir;
-    let mut sources: Vec<(&str, Vec<String>)> = Vec::new();
-    for ((file, column), name) in texts::SOURCES
-        .iter()
-        .zip(["permits", "contracts", "sf_permits"])
-    {
-        sources.push((name, texts::column_texts(&d.join(file), column)?));
-    }
-    sources.push((
-        "sec_companies",
-        sec_titles(&d.join("sec_company_tickers.json"))?,
-    ));
-    sources.push((
-        "sec_exchange",
-        sec_titles(&d.join("sec_company_tickers_exchange.json"))?,
-    ));
+    let sources = five_sources(&args.data_dir)?;
 
     let dir = tempfile::Builder::new()
         .prefix("lakehouse-bench-matrix-")

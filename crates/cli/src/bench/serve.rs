@@ -23,8 +23,7 @@ use lakehouse::{Config, Lakehouse};
 use lakehouse_server::{AppState, ServerConfig};
 use serde_json::{Value, json};
 
-use super::matrix::{percentile, sec_titles};
-use super::texts;
+use super::matrix::{five_sources, percentile};
 use crate::Globals;
 
 #[derive(Debug, Args)]
@@ -218,22 +217,7 @@ fn median_and_spread(values: &mut [f64]) -> (f64, f64) {
 
 /// Build five corpora from the real files, seed a memory namespace, and start the server.
 async fn prepare(args: &ServeBenchArgs, dir: &std::path::Path) -> anyhow::Result<Arc<Setup>> {
-    let d = &args.data_dir;
-    let mut sources: Vec<(&str, Vec<String>)> = Vec::new();
-    for ((file, column), name) in texts::SOURCES
-        .iter()
-        .zip(["permits", "contracts", "sf_permits"])
-    {
-        sources.push((name, texts::column_texts(&d.join(file), column)?));
-    }
-    sources.push((
-        "sec_companies",
-        sec_titles(&d.join("sec_company_tickers.json"))?,
-    ));
-    sources.push((
-        "sec_exchange",
-        sec_titles(&d.join("sec_company_tickers_exchange.json"))?,
-    ));
+    let sources = five_sources(&args.data_dir)?;
     let store = dir.join("store").display().to_string();
     let lakehouse = Lakehouse::open(Config::default().with_store_url(&store)).await?;
     let mut corpora = Vec::new();
