@@ -28,6 +28,6 @@ pub mod tools;
 pub use agent::{Agent, AgentOptions, CallTrace, Check, Outcome, RunReport, Sealed};
 pub use error::AgentError;
 pub use observer::{Candidate, Decision, Evidence, Observer, Verdict};
-pub use planner::{OFFLINE_ID, OfflinePlanner};
+pub use planner::{OFFLINE_ID, OfflinePlanner, open_model};
 pub use session::{Replay, SESSIONS_TABLE, replay};
 pub use tools::{Workspace, tool_specs};

@@ -74,6 +74,15 @@ pub enum Observer {
 }
 
 impl Observer {
+    /// The reviewer a spec names: `heuristic`, or a chat model spec (see
+    /// [`open_model`](crate::planner::open_model)) for the LLM reviewer.
+    pub fn from_spec(spec: &str) -> Result<Observer, lakehouse_models::ModelError> {
+        Ok(match spec {
+            "heuristic" => Observer::Heuristic,
+            spec => Observer::Llm(crate::planner::open_model(spec)?),
+        })
+    }
+
     /// The reviewer's name for reports.
     pub fn name(&self) -> String {
         match self {

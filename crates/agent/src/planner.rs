@@ -172,3 +172,14 @@ impl ChatModel for OfflinePlanner {
         })
     }
 }
+
+/// The chat model a spec names: `offline` (this planner), `ollama:MODEL[@URL]` or
+/// `openai:MODEL[@URL]`.
+pub fn open_model(
+    spec: &str,
+) -> Result<std::sync::Arc<dyn lakehouse_models::ChatModel>, lakehouse_models::ModelError> {
+    if spec == "offline" {
+        return Ok(std::sync::Arc::new(OfflinePlanner));
+    }
+    lakehouse_models::open_chat(&spec.parse::<lakehouse_models::ChatSpec>()?)
+}

@@ -6,10 +6,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use lakehouse::agent::eval::{EvalRun, TaskFile, markdown, run_tasks, summarize};
-use lakehouse::agent::{
-    Agent, AgentOptions, Decision, OFFLINE_ID, Observer, OfflinePlanner, Outcome, RunReport,
-};
-use lakehouse::models::{ChatModel, ChatSpec, EmbedderSpec, open_chat};
+use lakehouse::agent::{Agent, AgentOptions, Decision, OFFLINE_ID, Observer, Outcome, RunReport};
+use lakehouse::models::{ChatModel, EmbedderSpec};
 
 use crate::Globals;
 
@@ -110,17 +108,11 @@ pub(crate) struct RunArgs {
 }
 
 fn model(spec: &str) -> anyhow::Result<Arc<dyn ChatModel>> {
-    if spec == "offline" {
-        return Ok(Arc::new(OfflinePlanner));
-    }
-    Ok(open_chat(&spec.parse::<ChatSpec>()?)?)
+    Ok(lakehouse::agent::open_model(spec)?)
 }
 
 fn observer(spec: &str) -> anyhow::Result<Observer> {
-    Ok(match spec {
-        "heuristic" => Observer::Heuristic,
-        spec => Observer::Llm(model(spec)?),
-    })
+    Ok(Observer::from_spec(spec)?)
 }
 
 async fn eval(globals: &Globals, args: EvalArgs) -> anyhow::Result<()> {

@@ -198,6 +198,20 @@ impl Lakehouse {
         })
     }
 
+    /// The agent's workspace with playbook memory in `namespace` opened with its recorded
+    /// embedder, or `default` for a new namespace.
+    pub async fn workspace_or(
+        &self,
+        namespace: &str,
+        default: &EmbedderSpec,
+    ) -> Result<Workspace, Error> {
+        Ok(Workspace {
+            tables: self.tables.clone(),
+            corpora: Arc::clone(&self.corpora),
+            memory: Arc::new(self.memory_or(namespace, default).await?),
+        })
+    }
+
     /// Open memory namespace `namespace` for reading, retiring and recording outcomes, without
     /// loading an embedder.
     pub async fn memory_without_embedder(&self, namespace: &str) -> Result<Memory, Error> {

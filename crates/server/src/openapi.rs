@@ -53,6 +53,10 @@ use crate::routes;
         routes::jobs::list,
         routes::jobs::status,
         routes::jobs::events,
+        routes::agent::start_run,
+        routes::agent::list_sessions,
+        routes::agent::session_events,
+        routes::agent::replay,
     ),
     tags(
         (name = "operations", description = "Liveness and readiness"),
@@ -62,6 +66,7 @@ use crate::routes;
         (name = "memory", description = "Versioned pathway and playbook memory"),
         (name = "journals", description = "Append-only event journals"),
         (name = "jobs", description = "Long work and its progress"),
+        (name = "agent", description = "Agent runs, sessions and replays"),
     )
 )]
 struct ApiDoc;

@@ -100,6 +100,11 @@ impl AppState {
         &self.inner.config
     }
 
+    /// The embedder of new memory namespaces.
+    pub(crate) fn embedder(&self) -> &EmbedderSpec {
+        &self.inner.embedder
+    }
+
     pub(crate) fn auth(&self) -> &Auth {
         &self.inner.auth
     }

@@ -1,6 +1,7 @@
 //! The router: every route, its middleware, and the operational endpoints (`/healthz`,
 //! `/readyz`, `/metrics`, `/v1/openapi.json`, `/docs`).
 
+pub(crate) mod agent;
 pub(crate) mod corpora;
 pub(crate) mod datasets;
 pub(crate) mod jobs;
@@ -32,6 +33,7 @@ pub fn app(state: AppState) -> Router {
         .merge(memory::routes())
         .merge(journals::routes())
         .merge(jobs::routes())
+        .merge(agent::routes())
         .layer(from_fn_with_state(state.clone(), middleware::authenticate));
     // uploads stream past the JSON cap (they have their own) and past the request timeout
     let uploads = datasets::upload_routes()
