@@ -17,6 +17,11 @@ struct RequestLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StoreLabels {
+    op: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
     method: String,
     route: String,
@@ -38,6 +43,10 @@ pub(crate) struct Metrics {
     pub(crate) namespaces: Gauge,
     pub(crate) journals: Gauge,
     pub(crate) jobs_running: Gauge,
+    store_requests: Family<StoreLabels, Counter>,
+    store_errors: Family<StoreLabels, Counter>,
+    /// Serialises scrapes, which bring the store counters up to date.
+    scrape: std::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -83,6 +92,18 @@ impl Metrics {
             journals.clone(),
         );
         registry.register("jobs_running", "Jobs running", jobs_running.clone());
+        let store_requests = Family::<StoreLabels, Counter>::default();
+        let store_errors = Family::<StoreLabels, Counter>::default();
+        registry.register(
+            "store_requests",
+            "Object store requests by operation",
+            store_requests.clone(),
+        );
+        registry.register(
+            "store_errors",
+            "Object store requests that failed, by operation",
+            store_errors.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -91,6 +112,27 @@ impl Metrics {
             namespaces,
             journals,
             jobs_running,
+            store_requests,
+            store_errors,
+            scrape: std::sync::Mutex::new(()),
+        }
+    }
+
+    /// Bring the store counters up to `stats` (they only grow).
+    pub(crate) fn store(&self, stats: &lakehouse::store::StoreStats) {
+        let _one = self
+            .scrape
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (op, requests, errors) in stats.snapshot() {
+            let labels = StoreLabels { op: op.to_string() };
+            for (family, now) in [
+                (&self.store_requests, requests),
+                (&self.store_errors, errors),
+            ] {
+                let counter = family.get_or_create(&labels);
+                counter.inc_by(now.saturating_sub(counter.get()));
+            }
         }
     }
 

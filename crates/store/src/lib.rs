@@ -5,7 +5,8 @@
 //!   S3-compatible servers such as MinIO.
 //! - Wrappers that implement the same `ObjectStore` trait and so compose with every backend:
 //!   [`PrefixStore`] (re-exported from `object_store`) and [`FaultyStore`], which injects seeded
-//!   errors and latency for tests, and [`SortedListing`], which lists in key order.
+//!   errors and latency for tests, [`SortedListing`], which lists in key order, and
+//!   [`MeteredStore`], which counts requests and errors (every opened store has one).
 //! - [`journal`]: the write-once, batched append log that memory, agent sessions and the error
 //!   and trial journals are built on.
 //! - [`Clock`]: time is injected so that tests and replays are exact.
@@ -17,6 +18,7 @@ mod error;
 mod fault;
 pub mod faulty;
 pub mod journal;
+pub mod metered;
 mod sorted;
 mod store;
 
@@ -24,6 +26,7 @@ pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::StoreError;
 pub use fault::{Fault, object_store_fault};
 pub use faulty::{FaultConfig, FaultyStore, Op};
+pub use metered::{MeteredStore, StoreStats};
 pub use object_store::prefix::PrefixStore;
 pub use object_store::{self, ObjectStore, path::Path};
 pub use sorted::SortedListing;

@@ -23,6 +23,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::metered::{MeteredStore, StoreStats};
 use futures::StreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
@@ -58,6 +59,7 @@ pub struct Store {
     inner: Arc<dyn ObjectStore>,
     url: String,
     kind: StoreKind,
+    stats: Arc<StoreStats>,
 }
 
 impl fmt::Debug for Store {
@@ -122,11 +124,11 @@ impl Store {
                         reason: "memory:// takes no path".into(),
                     });
                 }
-                Ok(Store {
-                    inner: Arc::new(InMemory::new()),
-                    url: "memory://".into(),
-                    kind: StoreKind::Memory,
-                })
+                Ok(Store::metered(
+                    Arc::new(InMemory::new()),
+                    "memory://".into(),
+                    StoreKind::Memory,
+                ))
             }
             Some(("s3" | "s3a", rest)) => Self::open_s3(url, rest, &options),
             Some((scheme, _)) => Err(StoreError::UnsupportedScheme {
@@ -148,11 +150,11 @@ impl Store {
                 url: absolute.display().to_string(),
                 source,
             })?;
-        Ok(Store {
-            inner: Arc::new(fs),
-            url: format!("file://{}", absolute.display()),
-            kind: StoreKind::Local,
-        })
+        Ok(Store::metered(
+            Arc::new(fs),
+            format!("file://{}", absolute.display()),
+            StoreKind::Local,
+        ))
     }
 
     fn open_s3(url: &str, rest: &str, options: &[(String, String)]) -> Result<Store, StoreError> {
@@ -226,20 +228,28 @@ impl Store {
             Some(endpoint) => format!("{} (endpoint {endpoint})", url.trim_end_matches('/')),
             None => url.trim_end_matches('/').to_string(),
         };
-        Ok(Store {
-            inner,
-            url: shown,
-            kind: StoreKind::S3,
-        })
+        Ok(Store::metered(inner, shown, StoreKind::S3))
+    }
+
+    /// `inner` behind a [`MeteredStore`] counting into this store's stats.
+    fn metered(inner: Arc<dyn ObjectStore>, url: String, kind: StoreKind) -> Store {
+        let stats = Arc::new(StoreStats::default());
+        Store {
+            inner: Arc::new(MeteredStore::new(inner, Arc::clone(&stats))),
+            url,
+            kind,
+            stats,
+        }
+    }
+
+    /// Requests and errors by operation since this store was opened.
+    pub fn stats(&self) -> &StoreStats {
+        &self.stats
     }
 
     /// Wrap an object store built by hand (a wrapper, say) under a label used in messages.
     pub fn from_object_store(inner: Arc<dyn ObjectStore>, label: impl Into<String>) -> Store {
-        Store {
-            inner,
-            url: label.into(),
-            kind: StoreKind::Custom,
-        }
+        Store::metered(inner, label.into(), StoreKind::Custom)
     }
 
     /// The same store seen through a wrapper (for example a [`crate::FaultyStore`]).
@@ -251,6 +261,7 @@ impl Store {
             inner: wrap(Arc::clone(&self.inner)),
             url: self.url.clone(),
             kind: self.kind,
+            stats: Arc::clone(&self.stats),
         }
     }
 

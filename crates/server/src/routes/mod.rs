@@ -100,6 +100,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
     metrics
         .jobs_running
         .set(i64::try_from(state.jobs().running()).unwrap_or(i64::MAX));
+    metrics.store(state.lakehouse().store().stats());
     (
         StatusCode::OK,
         [(

@@ -53,6 +53,13 @@ async fn health_readiness_docs_and_metrics() {
             .contains("lakehouse_http_request_duration_seconds_bucket")
     );
     assert!(metrics.text.contains("lakehouse_memory_namespaces_open"));
+    assert!(
+        metrics
+            .text
+            .contains("lakehouse_store_requests_total{op=\"list\"}"),
+        "{}",
+        metrics.text
+    );
 }
 
 #[tokio::test]
