@@ -22,8 +22,9 @@ pub(crate) enum MemoryCommand {
     ///
     /// The draft comes from FILE (or `-` for stdin) as JSON — one object, an array, or one
     /// object per line, all committed together — or from --kind/--content/--meta. A draft:
-    /// {"kind": "pathway"|"playbook", "content": "...", "steps": [{"tool": "sql", "args":
-    /// {...}}], "outcome": "...", "variables": [...], "metadata": {...}, "sessions": [...]}.
+    /// {"kind": "fact"|"pathway"|"playbook" (default fact), "content": "...", "steps":
+    /// [{"tool": "sql", "args": {...}}], "outcome": "...", "variables": [...], "metadata":
+    /// {...}, "sessions": [...]}.
     Upsert(UpsertArgs),
     /// Write a new version of a record (it must be the tip of its chain and not retired).
     Revise(ReviseArgs),
@@ -68,10 +69,11 @@ pub(crate) struct DraftArgs {
     /// JSON draft(s) from this file, or `-` for stdin.
     #[arg(conflicts_with_all = ["content", "kind", "meta", "outcome", "session"])]
     file: Option<PathBuf>,
-    /// The kind: pathway or playbook.
+    /// The kind: fact (a fact about a user or the world; the default), pathway (a recorded
+    /// workflow) or playbook (a procedure distilled from successes).
     #[arg(long)]
     kind: Option<String>,
-    /// The text: the task (pathway) or the procedure (playbook).
+    /// The text: the fact, the task (pathway) or the procedure (playbook).
     #[arg(long)]
     content: Option<String>,
     /// Metadata, key=value (repeatable).
@@ -109,7 +111,7 @@ pub(crate) struct ReviseArgs {
     /// file or `-` for stdin.
     #[arg(conflicts_with_all = ["content", "kind", "meta", "outcome", "session"])]
     file: Option<PathBuf>,
-    /// A new kind: pathway or playbook.
+    /// A new kind: fact, pathway or playbook.
     #[arg(long)]
     kind: Option<String>,
     /// New text.
@@ -171,7 +173,7 @@ pub(crate) struct GetArgs {
 pub(crate) struct ListArgs {
     #[command(flatten)]
     ns: NamespaceArg,
-    /// Only pathways or playbooks.
+    /// Only facts, pathways or playbooks.
     #[arg(long)]
     kind: Option<String>,
     /// live, superseded, retired or all.
@@ -194,7 +196,7 @@ pub(crate) struct SearchArgs {
     /// How many hits.
     #[arg(long, short, default_value_t = 5)]
     k: usize,
-    /// Only pathways or playbooks.
+    /// Only facts, pathways or playbooks.
     #[arg(long)]
     kind: Option<String>,
     /// Only records with this metadata, key=value (repeatable).
@@ -352,11 +354,7 @@ fn drafts(args: &DraftArgs) -> anyhow::Result<Vec<Draft>> {
         .content
         .clone()
         .context("give the draft as FILE (or `-` for stdin), or with --content")?;
-    let kind = args
-        .kind
-        .as_deref()
-        .context("--kind pathway|playbook is required with --content")?
-        .parse::<Kind>()?;
+    let kind = kind(args.kind.as_deref())?.unwrap_or_default();
     let mut draft = Draft::new(kind, content);
     draft.metadata = parse_meta(&args.meta)?;
     draft.outcome.clone_from(&args.outcome);

@@ -7,7 +7,8 @@ use crate::MemoryError;
 const RESERVED: [&str; 2] = ["events", "snapshots"];
 
 /// Check a namespace: 1-8 parts separated by `/`, each 1-64 ASCII letters, digits, `_` or `-`,
-/// starting with a letter or digit, and not `events` or `snapshots`.
+/// starting with a letter or digit, and not `events` or `snapshots`; a part may also be exactly
+/// `-` (a placeholder for an absent part, as in the Mem0 mapping `mem0/<app>/<user>/-/-`).
 pub fn validate_namespace(name: &str) -> Result<(), MemoryError> {
     let invalid = |reason: &str| MemoryError::InvalidNamespace {
         name: name.to_string(),
@@ -25,6 +26,9 @@ pub fn validate_namespace(name: &str) -> Result<(), MemoryError> {
             return Err(invalid(
                 "it has an empty part (leading, trailing or double `/`)",
             ));
+        }
+        if part == "-" {
+            continue;
         }
         if part.len() > 64 {
             return Err(invalid("a part is longer than 64 characters"));
@@ -53,7 +57,13 @@ mod tests {
 
     #[test]
     fn good_and_bad_names() {
-        for good in ["default", "project/agent/user", "a", "team-1/bot_2"] {
+        for good in [
+            "default",
+            "project/agent/user",
+            "a",
+            "team-1/bot_2",
+            "mem0/-/alice/-/-",
+        ] {
             validate_namespace(good).unwrap();
         }
         for bad in [
@@ -68,6 +78,8 @@ mod tests {
             "a/events",
             "x/snapshots/y",
             "a/b/c/d/e/f/g/h/i",
+            "--",
+            "-x",
         ] {
             let err = validate_namespace(bad).unwrap_err();
             assert!(

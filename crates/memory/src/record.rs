@@ -1,5 +1,5 @@
-//! Records: what a memory holds (pathways and playbooks), the draft a caller writes, and the
-//! fingerprint that makes identical workflows one record.
+//! Records: what a memory holds (facts, pathways and playbooks), the draft a caller writes, and
+//! the fingerprint that makes identical records one record.
 
 use std::collections::BTreeMap;
 
@@ -9,10 +9,16 @@ use sha2::{Digest, Sha256};
 
 use crate::MemoryError;
 
-/// The two kinds of record, in one model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// The three kinds of record, in one model.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
+    /// A fact about a user, an agent or the world ("prefers metric units"): what Mem0 calls a
+    /// memory. The default kind.
+    #[default]
+    Fact,
     /// A recorded workflow: the task, the steps taken (tool calls), the outcome.
     Pathway,
     /// A procedure distilled from successful sessions, with variables; a preamble for similar
@@ -23,6 +29,7 @@ pub enum Kind {
 impl std::fmt::Display for Kind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            Kind::Fact => "fact",
             Kind::Pathway => "pathway",
             Kind::Playbook => "playbook",
         })
@@ -33,10 +40,11 @@ impl std::str::FromStr for Kind {
     type Err = MemoryError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
+            "fact" => Ok(Kind::Fact),
             "pathway" => Ok(Kind::Pathway),
             "playbook" => Ok(Kind::Playbook),
             other => Err(MemoryError::InvalidInput(format!(
-                "unknown kind {other:?}: expected pathway or playbook"
+                "unknown kind {other:?}: expected fact, pathway or playbook"
             ))),
         }
     }
@@ -60,7 +68,8 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Draft {
-    /// Pathway or playbook.
+    /// Fact, pathway or playbook; fact when not given.
+    #[serde(default)]
     pub kind: Kind,
     /// The text: the task (pathway) or the procedure (playbook). Searched; must not be empty.
     pub content: String,
@@ -247,7 +256,7 @@ pub struct Outcome {
     pub session: Option<String>,
 }
 
-/// A record: one version of a pathway or playbook, with its place in its version chain.
+/// A record: one version of a fact, pathway or playbook, with its place in its version chain.
 ///
 /// Content is immutable: REVISE makes a new record. What changes in place is the bookkeeping
 /// (superseded, retired, replays, outcomes), each change an event with its time, so a record
@@ -416,5 +425,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok.variables, vec!["ward"]);
+    }
+
+    #[test]
+    fn kind_defaults_to_fact_and_is_part_of_the_fingerprint() {
+        let fact = Draft::from_json(r#"{"content":"alice prefers metric units"}"#).unwrap();
+        assert_eq!(fact.kind, Kind::Fact);
+        assert_eq!("fact".parse::<Kind>().unwrap(), Kind::Fact);
+        let pathway = Draft::new(Kind::Pathway, "alice prefers metric units");
+        assert_ne!(fact.fingerprint(), pathway.fingerprint());
+        let err = "memo".parse::<Kind>().unwrap_err().to_string();
+        assert!(err.contains("fact, pathway or playbook"), "{err}");
     }
 }

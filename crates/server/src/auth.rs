@@ -112,22 +112,33 @@ impl Auth {
         if !self.enabled() {
             return Ok(Arc::new(Principal::open()));
         }
-        let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
-            return Err(ApiError::unauthorized(
-                "this server needs a token: send `Authorization: Bearer <token>`",
-            ));
+        let token = match (
+            headers.get(axum::http::header::AUTHORIZATION),
+            headers.get("x-api-key"),
+        ) {
+            (Some(value), _) => value
+                .to_str()
+                .ok()
+                .and_then(|v| {
+                    let (scheme, rest) = v.split_once(' ')?;
+                    (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))
+                        .then(|| rest.trim())
+                })
+                .ok_or_else(|| {
+                    ApiError::unauthorized(
+                        "the Authorization header must be `Bearer <token>` (or `Token <token>`)",
+                    )
+                })?,
+            // the Mem0 self-hosted server's header
+            (None, Some(value)) => value.to_str().map(str::trim).map_err(|_| {
+                ApiError::unauthorized("the X-API-Key header is not a visible-ASCII token")
+            })?,
+            (None, None) => {
+                return Err(ApiError::unauthorized(
+                    "this server needs a token: send `Authorization: Bearer <token>`",
+                ));
+            }
         };
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                let (scheme, rest) = v.split_once(' ')?;
-                (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))
-                    .then(|| rest.trim())
-            })
-            .ok_or_else(|| {
-                ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
-            })?;
         let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let mut found = None;
         for (hash, principal) in &self.tokens {
@@ -186,6 +197,12 @@ mod tests {
             assert_eq!(err.status(), axum::http::StatusCode::UNAUTHORIZED, "{bad}");
         }
         let err = auth.authenticate(&HeaderMap::new()).unwrap_err();
+        assert_eq!(err.status(), axum::http::StatusCode::UNAUTHORIZED);
+        let mut key = HeaderMap::new();
+        key.insert("x-api-key", "reader-token-0123456789".parse().unwrap());
+        assert_eq!(auth.authenticate(&key).unwrap().name, "reader");
+        key.insert("x-api-key", "wrong-token-0123456789".parse().unwrap());
+        let err = auth.authenticate(&key).unwrap_err();
         assert_eq!(err.status(), axum::http::StatusCode::UNAUTHORIZED);
     }
 

@@ -207,6 +207,11 @@ impl ApiError {
         }
     }
 
+    /// What is wrong, for a person.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// The body.
     pub fn body(&self) -> ErrorBody {
         ErrorBody {

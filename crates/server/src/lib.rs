@@ -12,12 +12,14 @@
 //! - `state`: the warm handles (memory namespaces, journals, jobs), `jobs`: long work with
 //!   progress and an SSE stream, `metrics`: Prometheus text, `middleware`: request ids, logs, auth, time, concurrency
 //!   and per-token rate caps, `openapi`: the generated document and `/docs`.
+//! - `mem0`: the Mem0 dialects (hosted API for `mem0ai`'s `MemoryClient`, self-hosted paths).
 
 pub mod auth;
 pub mod config;
 pub mod error;
 mod extract;
 mod jobs;
+mod mem0;
 mod metrics;
 mod middleware;
 mod openapi;

@@ -63,7 +63,7 @@ use crate::routes;
         (name = "datasets", description = "Delta tables and read-only SQL"),
         (name = "corpora", description = "ANN + BM25 indexes built from datasets"),
         (name = "search", description = "One query over many corpora"),
-        (name = "memory", description = "Versioned pathway and playbook memory"),
+        (name = "memory", description = "Versioned memory: facts, pathways and playbooks"),
         (name = "journals", description = "Append-only event journals"),
         (name = "jobs", description = "Long work and its progress"),
         (name = "agent", description = "Agent runs, sessions and replays"),

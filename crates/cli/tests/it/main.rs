@@ -9,6 +9,7 @@ mod corpus;
 mod dataset;
 mod journal;
 mod kill;
+mod mem0;
 mod memory;
 mod serve;
 

@@ -13,10 +13,10 @@ use serde_json::{Value, json};
 
 use crate::{lakehouse, run, stderr, stdout};
 
-const TOKEN: &str = "serve-test-admin-token-0123456789";
+pub(crate) const TOKEN: &str = "serve-test-admin-token-0123456789";
 
 /// Start the server; its address from the line it prints.
-fn start(store: &str, env: &[(&str, String)]) -> (Child, String) {
+pub(crate) fn start(store: &str, env: &[(&str, String)]) -> (Child, String) {
     let mut child = lakehouse(store, env)
         .args(["serve", "--addr", "127.0.0.1:0"])
         .env("LAKEHOUSE_ADMIN_TOKEN", TOKEN)
@@ -42,7 +42,7 @@ fn start(store: &str, env: &[(&str, String)]) -> (Child, String) {
     (child, format!("http://{addr}"))
 }
 
-fn sigterm(child: &Child) {
+pub(crate) fn sigterm(child: &Child) {
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

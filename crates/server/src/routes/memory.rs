@@ -46,9 +46,10 @@ pub(crate) struct UpsertBody {
     /// The namespace (default `default`).
     #[serde(default = "default_namespace")]
     namespace: String,
-    /// One or more drafts, committed together (all or none): `{"kind": "pathway"|"playbook",
-    /// "content": "...", "steps": [{"tool": "...", "args": {...}}], "outcome": "...",
-    /// "variables": [...], "metadata": {...}, "sessions": [...]}`.
+    /// One or more drafts, committed together (all or none): `{"kind":
+    /// "fact"|"pathway"|"playbook" (default fact), "content": "...", "steps": [{"tool": "...",
+    /// "args": {...}}], "outcome": "...", "variables": [...], "metadata": {...}, "sessions":
+    /// [...]}`.
     #[schema(value_type = Vec<Object>)]
     drafts: Vec<Draft>,
 }
@@ -229,7 +230,7 @@ pub(crate) struct ListQuery {
     /// The namespace (default `default`).
     #[serde(default = "default_namespace")]
     namespace: String,
-    /// `pathway` or `playbook`.
+    /// `fact`, `pathway` or `playbook`.
     #[param(value_type = Option<String>)]
     kind: Option<Kind>,
     /// `live` (default), `superseded`, `retired` or `all`.
@@ -277,7 +278,7 @@ pub(crate) struct MemorySearchBody {
     query: String,
     /// How many hits (default 10, at most 1000).
     k: Option<usize>,
-    /// `pathway` or `playbook`.
+    /// `fact`, `pathway` or `playbook`.
     #[schema(value_type = Option<String>)]
     kind: Option<Kind>,
     /// Metadata that must match exactly, `{"key": "value"}`.

@@ -34,7 +34,9 @@ pub fn app(state: AppState) -> Router {
         .merge(journals::routes())
         .merge(jobs::routes())
         .merge(agent::routes())
-        .layer(from_fn_with_state(state.clone(), middleware::authenticate));
+        .layer(from_fn_with_state(state.clone(), middleware::authenticate))
+        // the Mem0 dialects authenticate on their own, to answer errors in Mem0's shape
+        .merge(crate::mem0::routes(&state));
     // uploads stream past the JSON cap (they have their own) and past the request timeout
     let uploads = datasets::upload_routes()
         .layer(DefaultBodyLimit::disable())

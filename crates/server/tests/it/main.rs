@@ -6,6 +6,7 @@
 
 mod api;
 mod guard;
+mod mem0;
 
 use axum::Router;
 use axum::body::Body;
