@@ -89,6 +89,10 @@ enum Command {
     /// warm process: models, indexes and namespaces stay loaded between requests. Loopback
     /// without tokens; any other address needs a token (LAKEHOUSE_ADMIN_TOKEN or [[tokens]]).
     Serve(serve::ServeArgs),
+    /// Serve MCP over stdin/stdout for one local client (Claude Desktop, Cursor, any MCP
+    /// client): tools for SQL, search and memory, playbooks as prompts, datasets and corpora
+    /// as resources. `lakehouse serve` offers the same at /mcp over HTTP.
+    Mcp(serve::McpArgs),
     /// The server's configuration.
     #[command(subcommand)]
     Config(serve::ConfigCommand),
@@ -170,6 +174,7 @@ fn main() -> ExitCode {
             Command::Analyze(args) => analyze::run(&globals, args).await,
             Command::Bench(command) => bench::run(&globals, command).await,
             Command::Serve(args) => serve::serve(&globals, args).await,
+            Command::Mcp(args) => serve::mcp(&globals, args).await,
             Command::Config(command) => serve::config(&globals, command),
             Command::Token(command) => serve::token(command),
         }

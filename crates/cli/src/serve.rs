@@ -1,6 +1,6 @@
-//! `lakehouse serve` (the HTTP API over the store), `lakehouse config show` (the effective
-//! server configuration, secrets redacted) and `lakehouse token new|hash` (tokens for the
-//! config file, which stores only their hashes).
+//! `lakehouse serve` (the HTTP API over the store), `lakehouse mcp` (MCP over stdio),
+//! `lakehouse config show` (the effective server configuration, secrets redacted) and
+//! `lakehouse token new|hash` (tokens for the config file, which stores only their hashes).
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -21,7 +21,7 @@ pub(crate) struct ConfigArgs {
     /// The config file (TOML). Default: ./lakehouse.toml when it exists. Every key is optional:
     /// store, addr, embedder, [limits] (body_bytes, upload_bytes, request_timeout_ms,
     /// concurrency, rate_per_second, rate_burst, sql_rows, sql_timeout_ms, sql_memory_bytes),
-    /// [[tokens]] (name, sha256, scopes, prefixes).
+    /// [[tokens]] (name, sha256, scopes, prefixes, namespace).
     #[arg(long, env = "LAKEHOUSE_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Listen here (overrides the file and LAKEHOUSE_ADDR). Port 0 picks a free port.
@@ -33,6 +33,18 @@ pub(crate) struct ConfigArgs {
 pub(crate) struct ServeArgs {
     #[command(flatten)]
     config: ConfigArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct McpArgs {
+    /// The config file (TOML), as for `lakehouse serve`: its store, embedder and limits apply
+    /// (tokens and addr do not: the stdio client is the local user). Default: ./lakehouse.toml
+    /// when it exists.
+    #[arg(long, env = "LAKEHOUSE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The memory namespace the memory tools use when a call names none.
+    #[arg(long, value_name = "NAMESPACE", default_value = lakehouse_server::mcp::DEFAULT_NAMESPACE)]
+    namespace: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,6 +75,9 @@ pub(crate) struct NewTokenArgs {
     /// (repeatable).
     #[arg(long, value_name = "PREFIX")]
     prefix: Vec<String>,
+    /// The memory namespace its MCP calls use when they name none (default: `default`).
+    #[arg(long, value_name = "NAMESPACE")]
+    namespace: Option<String>,
 }
 
 /// The effective configuration: the file, then the environment, then the flags.
@@ -109,6 +124,32 @@ pub(crate) async fn serve(globals: &Globals, args: ServeArgs) -> anyhow::Result<
     Ok(())
 }
 
+/// `lakehouse mcp`: one MCP client over stdin/stdout until it disconnects (or SIGTERM/Ctrl-C).
+/// stdout carries only protocol messages; logs go to stderr.
+pub(crate) async fn mcp(globals: &Globals, args: McpArgs) -> anyhow::Result<()> {
+    lakehouse::memory::validate_namespace(&args.namespace)
+        .with_context(|| format!("--namespace {:?}", args.namespace))?;
+    let config = load(
+        globals,
+        &ConfigArgs {
+            config: args.config,
+            addr: None,
+        },
+    )?;
+    let store = config.store.clone();
+    let state = AppState::open(config)
+        .await
+        .with_context(|| format!("opening store {store}"))?;
+    tracing::info!(store = %store, namespace = %args.namespace, "serving MCP over stdio");
+    let server = lakehouse_server::mcp::McpServer::local(state.clone(), args.namespace);
+    let result = tokio::select! {
+        served = server.serve_stdio() => served.map_err(anyhow::Error::from),
+        () = lakehouse_server::shutdown_signal() => Ok(()),
+    };
+    state.close().await;
+    result
+}
+
 pub(crate) fn config(globals: &Globals, command: ConfigCommand) -> anyhow::Result<()> {
     match command {
         ConfigCommand::Show(args) => {
@@ -141,6 +182,7 @@ pub(crate) fn token(command: TokenCommand) -> anyhow::Result<()> {
                 sha256: hash_token(&token),
                 scopes: vec![scope],
                 prefixes: args.prefix,
+                namespace: args.namespace,
             };
             #[derive(serde::Serialize)]
             struct Entry {

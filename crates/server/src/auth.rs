@@ -36,6 +36,8 @@ pub struct Principal {
     pub scope: Scope,
     /// Name prefixes it may touch; empty means all.
     pub prefixes: Vec<String>,
+    /// The memory namespace its MCP calls use when they name none.
+    pub namespace: Option<String>,
 }
 
 impl Principal {
@@ -45,6 +47,7 @@ impl Principal {
             name: "anonymous".into(),
             scope: Scope::Admin,
             prefixes: Vec::new(),
+            namespace: None,
         }
     }
 
@@ -94,6 +97,7 @@ impl Auth {
                         name: t.name.clone(),
                         scope,
                         prefixes: t.prefixes.clone(),
+                        namespace: t.namespace.clone(),
                     }),
                 ))
             })
@@ -176,6 +180,7 @@ mod tests {
             sha256: hash_token("reader-token-0123456789"),
             scopes: vec![Scope::Read],
             prefixes: vec!["team_a".into()],
+            namespace: None,
         }])
     }
 

@@ -126,6 +126,10 @@ pub struct TokenConfig {
     /// means all.
     #[serde(default)]
     pub prefixes: Vec<String>,
+    /// The memory namespace this token's MCP calls use when they name none (default
+    /// `default`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
 }
 
 /// The SHA-256 of a token, as the config file stores it.
@@ -204,6 +208,7 @@ impl ServerConfig {
                 sha256: hash_token(token.trim()),
                 scopes: vec![Scope::Admin],
                 prefixes: Vec::new(),
+                namespace: None,
             });
         }
         self.validate()?;

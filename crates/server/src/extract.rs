@@ -42,12 +42,39 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
             "the body is empty; this route takes a JSON object",
         ));
     }
-    serde_json::from_slice(bytes).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => {
-            ApiError::invalid_body(format!("the body does not fit this route: {e}"))
-        }
-        _ => ApiError::malformed_json(format!("the body is not valid JSON: {e}")),
-    })
+    let malformed = |e: &serde_json::Error| {
+        ApiError::malformed_json(format!("the body is not valid JSON: {e}"))
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value =
+        serde_path_to_error::deserialize(&mut de).map_err(|e| match e.inner().classify() {
+            serde_json::error::Category::Data => {
+                ApiError::invalid_body(format!("the body does not fit this route: {}", at_path(&e)))
+            }
+            _ => malformed(e.inner()),
+        })?;
+    de.end().map_err(|e| malformed(&e))?;
+    Ok(value)
+}
+
+/// A JSON value as `T`, for arguments that arrive already parsed (MCP tools): 422 with the
+/// field at fault named, as for a body; `what` says whose arguments they are.
+pub(crate) fn from_value<T: DeserializeOwned>(
+    value: serde_json::Value,
+    what: &str,
+) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| ApiError::invalid_body(format!("{what}: {}", at_path(&e))))
+}
+
+/// serde's message with the field at fault in front (`k: invalid type: …`).
+fn at_path(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let path = e.path().to_string();
+    if path == "." {
+        e.inner().to_string()
+    } else {
+        format!("`{path}`: {}", e.inner())
+    }
 }
 
 /// Query parameters.

@@ -12,6 +12,7 @@
 //! - `state`: the warm handles (memory namespaces, journals, jobs), `jobs`: long work with
 //!   progress and an SSE stream, `metrics`: Prometheus text, `middleware`: request ids, logs, auth, time, concurrency
 //!   and per-token rate caps, `openapi`: the generated document and `/docs`.
+//! - [`mcp`]: the MCP server (tools, prompts, resources) for `/mcp` and `lakehouse mcp` (stdio).
 //! - `mem0`: the Mem0 dialects (hosted API for `mem0ai`'s `MemoryClient`, self-hosted paths).
 
 pub mod auth;
@@ -19,6 +20,7 @@ pub mod config;
 pub mod error;
 mod extract;
 mod jobs;
+pub mod mcp;
 mod mem0;
 mod metrics;
 mod middleware;
@@ -39,8 +41,13 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = app(state.clone());
+    let mcp_streams = state.mcp_config().cancellation_token.clone();
     axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // MCP clients hold event streams open; end them so the drain can finish
+            mcp_streams.cancel();
+        })
         .await?;
     state.close().await;
     Ok(())

@@ -12,6 +12,7 @@ use lakehouse::Lakehouse;
 use lakehouse::memory::Memory;
 use lakehouse::models::EmbedderSpec;
 use lakehouse::store::journal::{Journal, JournalOptions, StoreJournal};
+use rmcp::transport::StreamableHttpServerConfig;
 use tokio::sync::{Mutex, OnceCell};
 
 use crate::auth::Auth;
@@ -48,6 +49,7 @@ struct Inner {
     jobs: Jobs,
     namespaces: Mutex<HashMap<String, Arc<OnceCell<Arc<Namespace>>>>>,
     journals: Mutex<HashMap<String, Arc<StoreJournal>>>,
+    mcp: StreamableHttpServerConfig,
 }
 
 struct Namespace {
@@ -72,9 +74,12 @@ impl AppState {
             .embedder
             .parse::<EmbedderSpec>()
             .map_err(|e| ApiError::bad_input(format!("embedder: {e}")))?;
+        let auth = Auth::new(&config.tokens);
+        let mcp = crate::mcp::http_config(auth.enabled());
         Ok(AppState {
             inner: Arc::new(Inner {
-                auth: Auth::new(&config.tokens),
+                auth,
+                mcp,
                 rate_limits: RateLimits::new(
                     config.limits.rate_per_second,
                     config.limits.rate_burst,
@@ -93,6 +98,11 @@ impl AppState {
     /// The open Lakehouse.
     pub fn lakehouse(&self) -> &Lakehouse {
         &self.inner.lakehouse
+    }
+
+    /// How `/mcp` serves; its cancellation token ends open MCP streams at shutdown.
+    pub(crate) fn mcp_config(&self) -> &StreamableHttpServerConfig {
+        &self.inner.mcp
     }
 
     /// The configuration served.

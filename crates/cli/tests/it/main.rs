@@ -9,6 +9,7 @@ mod corpus;
 mod dataset;
 mod journal;
 mod kill;
+mod mcp;
 mod mem0;
 mod memory;
 mod serve;

@@ -14,10 +14,12 @@ use lakehouse::agent::{Agent, AgentOptions, Observer, SESSIONS_TABLE, open_model
 use lakehouse::store::journal::{Cursor, Journal, JournalOptions};
 use lakehouse::table::SqlOptions;
 use serde::Deserialize;
+use tokio::sync::watch;
 
 use crate::auth::Scope;
 use crate::error::ApiError;
 use crate::extract::{Body, Caller, Params, PathParams};
+use crate::jobs::JobStatus;
 use crate::routes::jobs::{JobQuery, answer_job};
 use crate::state::AppState;
 
@@ -78,6 +80,17 @@ pub(crate) async fn start_run(
     caller: Caller,
     Body(body): Body<RunBody>,
 ) -> Result<Response, ApiError> {
+    let wait = body.wait;
+    answer_job(spawn_run(&state, &caller, body)?, JobQuery { wait }).await
+}
+
+/// Start the run `body` asks for as a job (what `POST /v1/agent/runs` and the MCP tool
+/// `agent_run` do); its status channel.
+pub(crate) fn spawn_run(
+    state: &AppState,
+    caller: &Caller,
+    body: RunBody,
+) -> Result<watch::Receiver<JobStatus>, ApiError> {
     caller.require(Scope::Write, &[&body.namespace])?;
     if body.task.trim().is_empty() {
         return Err(ApiError::bad_input("the task is empty"));
@@ -108,7 +121,7 @@ pub(crate) async fn start_run(
             let report = agent.run(&task).await?;
             serde_json::to_value(&report).map_err(ApiError::internal)
         });
-    answer_job(rx, JobQuery { wait: body.wait }).await
+    Ok(rx)
 }
 
 /// Which sessions.

@@ -43,10 +43,15 @@ pub(crate) async fn answer_job(
         let now = rx.borrow().clone();
         return Ok((StatusCode::ACCEPTED, Json(now)).into_response());
     }
+    Ok(Json(finish(rx).await?).into_response())
+}
+
+/// Wait for the job behind `rx` to end: its final status, or the error it failed with.
+pub(crate) async fn finish(rx: watch::Receiver<JobStatus>) -> Result<JobStatus, ApiError> {
     let done = wait(rx).await;
     match (&done.state, &done.error) {
         (JobState::Failed, Some(info)) => Err(ApiError::from_info(info)),
-        _ => Ok(Json(done).into_response()),
+        _ => Ok(done),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The router: every route, its middleware, and the operational endpoints (`/healthz`,
-//! `/readyz`, `/metrics`, `/v1/openapi.json`, `/docs`).
+//! `/readyz`, `/metrics`, `/v1/openapi.json`, `/docs`), and where the Mem0 dialects and MCP
+//! (`/mcp`) are mounted.
 
 pub(crate) mod agent;
 pub(crate) mod corpora;
@@ -41,6 +42,11 @@ pub fn app(state: AppState) -> Router {
     let uploads = datasets::upload_routes()
         .layer(DefaultBodyLimit::disable())
         .layer(from_fn_with_state(state.clone(), middleware::authenticate));
+    // MCP sessions hold an SSE stream open and agent runs outlast the request timeout
+    let mcp = Router::new()
+        .nest_service("/mcp", crate::mcp::http_service(&state))
+        .layer(DefaultBodyLimit::max(limits.body_bytes))
+        .layer(from_fn_with_state(state.clone(), middleware::authenticate));
     let timed = Router::new()
         .merge(api)
         .route("/healthz", get(healthz))
@@ -53,6 +59,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(timed)
         .merge(uploads)
+        .merge(mcp)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(

@@ -133,6 +133,11 @@ async fn oversized_malformed_and_misshapen_bodies() {
     )
     .await;
     assert_eq!(wrong_type.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        wrong_type.text.contains("`query`: invalid type"),
+        "the field at fault is named: {}",
+        wrong_type.text
+    );
     let empty = call(&app, "POST", "/v1/sql", Some(READER), None).await;
     assert_eq!(empty.status, StatusCode::BAD_REQUEST);
     let search_unknown = call(

@@ -48,6 +48,7 @@ fn token(name: &str, secret: &str, scope: &str, prefixes: &[&str]) -> TokenConfi
         sha256: hash_token(secret),
         scopes: vec![serde_json::from_value(Value::String(scope.into())).unwrap()],
         prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
+        namespace: None,
     }
 }
 
