@@ -8,6 +8,7 @@ mod journal;
 mod matrix;
 mod memory;
 mod serve;
+mod serve_peer;
 mod texts;
 
 use std::path::PathBuf;

@@ -1,8 +1,14 @@
 //! The server benchmark: requests per second and latency of `lakehouse serve` at concurrency 1,
 //! 4, 16 and 64 for hybrid matrix search over five real corpora, memory SEARCH and memory
-//! UPSERT, next to the same library calls made in-process on the same number of tasks (the
-//! floor: what the HTTP layer costs is the difference), and the cost of one CLI call per
-//! search (what users pay without a server).
+//! UPSERT, and the Mem0 dialect's add and search paths, next to the same library calls made
+//! in-process on the same number of tasks (the floor: what the HTTP layer costs is the
+//! difference), and the cost of one CLI call per search (what users pay without a server).
+//!
+//! Mem0 OSS (`mem0ai`'s `Memory` in-process, `infer=False`, the same MiniLM folder, FAISS) is
+//! the peer of the Mem0 paths: seeded with the same texts, sent the same adds and queries at
+//! concurrency 1 (it is a synchronous library), its batches taking turns with ours. Both sides'
+//! search quality is reported beside their speed: hit@10 for queries made of the first words of
+//! a seeded memory.
 //!
 //! Both sides run in this process on the same store and the same warm handles: the server on
 //! 127.0.0.1 with a real HTTP client as its load generator, the floor calling `Lakehouse`
@@ -23,7 +29,11 @@ use lakehouse::{Config, Lakehouse};
 use lakehouse_server::{AppState, ServerConfig};
 use serde_json::{Value, json};
 
+use lakehouse::models::default_minilm_dir;
+use tokio::task::block_in_place;
+
 use super::matrix::{five_sources, percentile};
+use super::serve_peer::{Mem0Peer, PeerBatch};
 use crate::Globals;
 
 #[derive(Debug, Args)]
@@ -49,16 +59,33 @@ pub(crate) struct ServeBenchArgs {
     /// CLI calls to time for the per-call cost.
     #[arg(long, default_value_t = 5)]
     cli_calls: usize,
+    /// Skip the Mem0 OSS peer.
+    #[arg(long)]
+    no_peer: bool,
+    /// The Python venv with mem0ai and torch (scripts/setup-bench-venv.sh).
+    #[arg(
+        long,
+        env = "LAKEHOUSE_BENCH_VENV",
+        default_value = "/var/tmp/lakehouse-bench-venv"
+    )]
+    venv: PathBuf,
     /// Where the JSON report goes.
     #[arg(long, default_value = "bench-results")]
     out: PathBuf,
 }
+
+/// The Mem0 user whose memories are searched, and the users that add (ours over HTTP, ours
+/// in-process); each is the namespace `mem0/-/<user>/-/-`.
+const MEM0_SEARCHED: &str = "bench-search";
+const MEM0_ADD_SERVER: &str = "bench-add-server";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
     Search,
     MemorySearch,
     MemoryUpsert,
+    Mem0Add,
+    Mem0Search,
 }
 
 impl Op {
@@ -67,6 +94,8 @@ impl Op {
             Op::Search => "matrix_search",
             Op::MemorySearch => "memory_search",
             Op::MemoryUpsert => "memory_upsert",
+            Op::Mem0Add => "mem0_add",
+            Op::Mem0Search => "mem0_search",
         }
     }
 }
@@ -76,8 +105,16 @@ struct Setup {
     /// The floor's handles: the searched namespace, and its own namespace to upsert into.
     search_memory: lakehouse::memory::Memory,
     upsert_memory: lakehouse::memory::Memory,
+    /// The floor's handles for the Mem0 paths: the searched user's namespace, and its own to add to.
+    mem0_searched: lakehouse::memory::Memory,
+    mem0_added: lakehouse::memory::Memory,
     corpora: Vec<String>,
     queries: Vec<String>,
+    /// Mem0 search queries (the first words of a seeded memory) and the memory each should find.
+    mem0_queries: Vec<String>,
+    mem0_expect: Vec<String>,
+    /// The texts the Mem0 user holds (the peer is seeded with the same).
+    mem0_texts: Vec<String>,
     base: String,
     client: reqwest::Client,
     counter: AtomicUsize,
@@ -158,6 +195,16 @@ async fn call_server(setup: &Setup, op: Op, i: usize) -> bool {
             json!({"namespace": namespace(true),
                    "drafts": [{"kind": "pathway", "content": new_content(setup, i)}]}),
         ),
+        Op::Mem0Add => (
+            "/v3/memories/add/",
+            json!({"messages": [{"role": "user", "content": new_content(setup, i)}],
+                   "user_id": MEM0_ADD_SERVER, "infer": false}),
+        ),
+        Op::Mem0Search => (
+            "/v3/memories/search/",
+            json!({"query": setup.mem0_queries[i % setup.mem0_queries.len()],
+                   "filters": {"user_id": MEM0_SEARCHED}, "top_k": 10}),
+        ),
     };
     match setup
         .client
@@ -195,7 +242,41 @@ async fn call_library(setup: &Setup, op: Op, i: usize) -> bool {
             .upsert(Draft::new(Kind::Pathway, new_content(setup, i)))
             .await
             .is_ok_and(|a| serde_json::to_vec(&a).is_ok()),
+        Op::Mem0Add => setup
+            .mem0_added
+            .upsert(Draft::new(Kind::Fact, new_content(setup, i)))
+            .await
+            .is_ok_and(|a| serde_json::to_vec(&a).is_ok()),
+        Op::Mem0Search => {
+            let q = &setup.mem0_queries[i % setup.mem0_queries.len()];
+            setup
+                .mem0_searched
+                .search(&MemoryQuery::new(q.clone()).with_k(10))
+                .await
+                .is_ok_and(|a| serde_json::to_vec(&a).is_ok())
+        }
     }
+}
+
+/// How many Mem0 searches through the server find the memory their words came from (hit@10).
+async fn mem0_server_hits(setup: &Setup) -> anyhow::Result<usize> {
+    let mut found = 0;
+    for (query, want) in setup.mem0_queries.iter().zip(&setup.mem0_expect) {
+        let answer: Value = setup
+            .client
+            .post(format!("{}/v3/memories/search/", setup.base))
+            .json(&json!({"query": query, "filters": {"user_id": MEM0_SEARCHED}, "top_k": 10}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let results = answer["results"].as_array().cloned().unwrap_or_default();
+        if results.iter().any(|m| m["memory"].as_str() == Some(want)) {
+            found += 1;
+        }
+    }
+    Ok(found)
 }
 
 fn summary(latencies: &mut [f64], seconds: f64) -> Value {
@@ -205,6 +286,71 @@ fn summary(latencies: &mut [f64], seconds: f64) -> Value {
         "p50_ms": percentile(latencies, 0.5),
         "p99_ms": percentile(latencies, 0.99),
     })
+}
+
+/// One side's batches at one concurrency: medians over the batches, and the spread of the rate.
+struct Side {
+    rate: f64,
+    spread: f64,
+    p50: f64,
+    p99: f64,
+    batches: Vec<Value>,
+}
+
+impl Side {
+    /// `None` for a side that did not run.
+    fn of(batches: Vec<Value>) -> Option<Side> {
+        if batches.is_empty() {
+            return None;
+        }
+        let pick = |key: &str| -> Vec<f64> {
+            batches
+                .iter()
+                .map(|b| b[key].as_f64().unwrap_or(0.0))
+                .collect()
+        };
+        let (rate, spread) = median_and_spread(&mut pick("requests_per_s"));
+        let (p50, _) = median_and_spread(&mut pick("p50_ms"));
+        let (p99, _) = median_and_spread(&mut pick("p99_ms"));
+        Some(Side {
+            rate,
+            spread,
+            p50,
+            p99,
+            batches,
+        })
+    }
+
+    fn json(&self) -> Value {
+        json!({"requests_per_s_median": self.rate, "spread": self.spread,
+               "p50_ms_median": self.p50, "p99_ms_median": self.p99, "batches": self.batches})
+    }
+}
+
+/// The peer's batch of `total` requests of `op`: the same kind of new texts to add, the same
+/// queries in the same order.
+fn peer_batch(
+    setup: &Setup,
+    peer: &mut Mem0Peer,
+    op: Op,
+    total: usize,
+) -> anyhow::Result<PeerBatch> {
+    match op {
+        Op::Mem0Add => {
+            let texts: Vec<String> = (0..total).map(|i| new_content(setup, i)).collect();
+            peer.add(&texts)
+        }
+        _ => {
+            let n = setup.mem0_queries.len();
+            let queries: Vec<String> = (0..total)
+                .map(|i| setup.mem0_queries[i % n].clone())
+                .collect();
+            let expect: Vec<String> = (0..total)
+                .map(|i| setup.mem0_expect[i % n].clone())
+                .collect();
+            peer.search(&queries, &expect)
+        }
+    }
 }
 
 fn median_and_spread(values: &mut [f64]) -> (f64, f64) {
@@ -270,6 +416,38 @@ async fn prepare(args: &ServeBenchArgs, dir: &std::path::Path) -> anyhow::Result
     );
     let upsert_memory = lakehouse.memory(namespace(false), None).await?;
 
+    // the Mem0 user: the same texts as facts; queries from every 10th of them
+    let mut seen = std::collections::HashSet::new();
+    let mem0_texts: Vec<String> = texts
+        .iter()
+        .filter(|t| seen.insert(t.as_str()))
+        .map(|t| (*t).clone())
+        .collect();
+    let mem0_searched = lakehouse
+        .memory(&format!("mem0/-/{MEM0_SEARCHED}/-/-"), None)
+        .await?;
+    for chunk in mem0_texts.chunks(500) {
+        let drafts = chunk
+            .iter()
+            .map(|t| Draft::new(Kind::Fact, t.clone()))
+            .collect();
+        mem0_searched.upsert_many(drafts).await?;
+    }
+    let mem0_added = lakehouse
+        .memory("mem0/-/bench-add-inproc/-/-", None)
+        .await?;
+    let (mem0_queries, mem0_expect): (Vec<String>, Vec<String>) = mem0_texts
+        .iter()
+        .step_by(10)
+        .map(|t| {
+            (
+                t.split_whitespace().take(8).collect::<Vec<_>>().join(" "),
+                t.clone(),
+            )
+        })
+        .filter(|(q, _)| !q.is_empty())
+        .unzip();
+
     let config = ServerConfig {
         store: store.clone(),
         ..ServerConfig::default()
@@ -289,8 +467,13 @@ async fn prepare(args: &ServeBenchArgs, dir: &std::path::Path) -> anyhow::Result
         lakehouse,
         search_memory,
         upsert_memory,
+        mem0_searched,
+        mem0_added,
         corpora,
         queries,
+        mem0_queries,
+        mem0_expect,
+        mem0_texts,
         base,
         client,
         counter: AtomicUsize::new(0),
@@ -318,53 +501,95 @@ pub(crate) async fn run(_globals: &Globals, args: ServeBenchArgs) -> anyhow::Res
         .prefix("lakehouse-bench-serve-")
         .tempdir()?;
     let setup = prepare(&args, dir.path()).await?;
-    // warm-up: every query embedded once on both sides, every handle loaded
-    for op in [Op::Search, Op::MemorySearch] {
+    let mut peer = if args.no_peer {
+        None
+    } else {
+        let mut peer = Mem0Peer::start(&args.venv, &default_minilm_dir())?;
+        block_in_place(|| peer.seed(&setup.mem0_texts))?;
+        Some(peer)
+    };
+    // warm-up: every query embedded once on every side, every handle loaded
+    for op in [Op::Search, Op::MemorySearch, Op::Mem0Search] {
         for server in [true, false] {
-            batch(&setup, op, server, 4, setup.queries.len()).await?;
+            let total = setup.queries.len().max(setup.mem0_queries.len());
+            batch(&setup, op, server, 4, total).await?;
         }
     }
+    // search quality of the Mem0 paths, ours and the peer's (its warm-up too)
+    let ours_found = mem0_server_hits(&setup).await?;
+    let peer_found = match peer.as_mut() {
+        Some(p) => {
+            Some(block_in_place(|| p.search(&setup.mem0_queries, &setup.mem0_expect))?.found)
+        }
+        None => None,
+    };
+    let asked = setup.mem0_queries.len();
+    outln!(
+        "mem0_search hit@10: lakehouse {ours_found}/{asked}{}",
+        peer_found.map_or(String::new(), |f| format!(", Mem0 OSS {f}/{asked}"))
+    )?;
     let mut results = serde_json::Map::new();
     let mut total_errors = 0;
-    for op in [Op::Search, Op::MemorySearch, Op::MemoryUpsert] {
+    for op in [
+        Op::Search,
+        Op::MemorySearch,
+        Op::MemoryUpsert,
+        Op::Mem0Add,
+        Op::Mem0Search,
+    ] {
         let mut levels = serde_json::Map::new();
         for &c in &args.concurrency {
             let total = args.requests.max(8 * c);
-            let mut per_side: [Vec<Value>; 2] = [Vec::new(), Vec::new()];
-            let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-            let mut p99s: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+            // the peer takes its turn at concurrency 1 on the Mem0 paths
+            let mut with_peer = peer
+                .as_mut()
+                .filter(|_| c == 1 && matches!(op, Op::Mem0Add | Op::Mem0Search));
+            let mut sides: [Vec<Value>; 3] = [Vec::new(), Vec::new(), Vec::new()];
             for _ in 0..args.repeats {
-                for (side, server) in [(0, true), (1, false)] {
+                for server in [true, false] {
                     let (mut lat, secs, errors) = batch(&setup, op, server, c, total).await?;
                     total_errors += errors;
-                    let s = summary(&mut lat, secs);
-                    rates[side].push(s["requests_per_s"].as_f64().unwrap_or(0.0));
-                    p99s[side].push(s["p99_ms"].as_f64().unwrap_or(0.0));
-                    per_side[side].push(s);
+                    sides[usize::from(!server)].push(summary(&mut lat, secs));
+                }
+                if let Some(p) = with_peer.as_deref_mut() {
+                    let mut b = block_in_place(|| peer_batch(&setup, p, op, total))?;
+                    sides[2].push(summary(&mut b.latencies_ms, b.seconds));
                 }
             }
-            let (server_rate, server_spread) = median_and_spread(&mut rates[0]);
-            let (floor_rate, floor_spread) = median_and_spread(&mut rates[1]);
-            let (server_p99, _) = median_and_spread(&mut p99s[0]);
-            let (floor_p99, _) = median_and_spread(&mut p99s[1]);
-            let ratio = server_rate / floor_rate.max(1e-9);
+            let [server, floor, mem0] = sides.map(Side::of);
+            let (Some(server), Some(floor)) = (server, floor) else {
+                anyhow::bail!("no batch ran: --repeats must be at least 1");
+            };
+            let ratio = server.rate / floor.rate.max(1e-9);
             outln!(
-                "{} c={c}: server {server_rate:.0} req/s (p99 {server_p99:.1} ms, spread {:.0}%), in-process {floor_rate:.0} req/s (p99 {floor_p99:.1} ms, spread {:.0}%), ratio {ratio:.2}",
+                "{} c={c}: server {:.0} req/s (p50 {:.1} ms, p99 {:.1} ms, spread {:.0}%), in-process {:.0} req/s (p99 {:.1} ms, spread {:.0}%), ratio {ratio:.2}{}",
                 op.name(),
-                server_spread * 100.0,
-                floor_spread * 100.0
+                server.rate,
+                server.p50,
+                server.p99,
+                server.spread * 100.0,
+                floor.rate,
+                floor.p99,
+                floor.spread * 100.0,
+                mem0.as_ref().map_or(String::new(), |m| format!(
+                    "; Mem0 OSS {:.0} req/s (p50 {:.1} ms, p99 {:.1} ms, spread {:.0}%)",
+                    m.rate,
+                    m.p50,
+                    m.p99,
+                    m.spread * 100.0
+                ))
             )?;
-            levels.insert(
-                c.to_string(),
-                json!({
-                    "requests_per_batch": total,
-                    "server": {"requests_per_s_median": server_rate, "spread": server_spread,
-                               "p99_ms_median": server_p99, "batches": per_side[0]},
-                    "in_process": {"requests_per_s_median": floor_rate, "spread": floor_spread,
-                                   "p99_ms_median": floor_p99, "batches": per_side[1]},
-                    "ratio_server_over_in_process": ratio,
-                }),
-            );
+            let mut level = json!({
+                "requests_per_batch": total,
+                "server": server.json(),
+                "in_process": floor.json(),
+                "ratio_server_over_in_process": ratio,
+            });
+            if let Some(m) = mem0 {
+                level["mem0_oss"] = m.json();
+                level["ratio_server_over_mem0_oss"] = json!(server.rate / m.rate.max(1e-9));
+            }
+            levels.insert(c.to_string(), level);
         }
         results.insert(op.name().to_string(), Value::Object(levels));
     }
@@ -394,6 +619,15 @@ pub(crate) async fn run(_globals: &Globals, args: ServeBenchArgs) -> anyhow::Res
         "threads": std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         "profile": if cfg!(debug_assertions) { "debug" } else { "optimised" },
         "errors": total_errors,
+        "mem0": {
+            "user_memories": {"lakehouse": setup.mem0_searched.len(), "mem0_oss": setup.mem0_texts.len()},
+            "hit_at_10": {"queries": asked, "lakehouse_server": ours_found, "mem0_oss": peer_found},
+            "peer": peer.as_ref().map(|p| json!({
+                "what": "mem0ai Memory in-process, infer=False, huggingface embedder on the same MiniLM folder, FAISS (cosine, saved on every add), SQLite history; query embeddings memoised like ours",
+                "versions": p.versions,
+            })),
+            "ours": "the server's Mem0 hosted-API paths over HTTP (/v3/memories/add/, /v3/memories/search/), facts in mem0/-/<user>/-/- namespaces",
+        },
         "operations": results,
         "cli_search_call_ms": {"median": cli_median, "spread": cli_spread, "calls": cli},
     });
