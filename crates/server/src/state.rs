@@ -12,6 +12,7 @@ use lakehouse::Lakehouse;
 use lakehouse::memory::Memory;
 use lakehouse::models::EmbedderSpec;
 use lakehouse::store::journal::{Journal, JournalOptions, StoreJournal};
+use lakehouse::store::{Path, object_store_fault};
 use rmcp::transport::StreamableHttpServerConfig;
 use tokio::sync::{Mutex, OnceCell};
 
@@ -50,7 +51,16 @@ struct Inner {
     namespaces: Mutex<HashMap<String, Arc<OnceCell<Arc<Namespace>>>>>,
     journals: Mutex<HashMap<String, Arc<StoreJournal>>>,
     mcp: StreamableHttpServerConfig,
+    /// Folder listings of the store, each reused for [`REFRESH`] (the Mem0 dialects walk
+    /// their entity folders on every search).
+    folders: std::sync::Mutex<Folders>,
 }
+
+/// Folder listings by prefix: when each was made, and the folder names.
+type Folders = HashMap<String, (Instant, Arc<Vec<String>>)>;
+
+/// Folder listings kept at most; past it the cache starts over.
+const MAX_FOLDER_LISTINGS: usize = 4096;
 
 struct Namespace {
     memory: Memory,
@@ -80,6 +90,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 auth,
                 mcp,
+                folders: std::sync::Mutex::default(),
                 rate_limits: RateLimits::new(
                     config.limits.rate_per_second,
                     config.limits.rate_burst,
@@ -103,6 +114,59 @@ impl AppState {
     /// How `/mcp` serves; its cancellation token ends open MCP streams at shutdown.
     pub(crate) fn mcp_config(&self) -> &StreamableHttpServerConfig {
         &self.inner.mcp
+    }
+
+    /// The folder names directly under `prefix` in the store, as listed at most [`REFRESH`]
+    /// ago. Pair it with [`AppState::written_namespaces`], which knows this process's own writes
+    /// at once.
+    pub(crate) async fn folders(&self, prefix: &str) -> Result<Arc<Vec<String>>, ApiError> {
+        let cached = self
+            .folder_cache()
+            .get(prefix)
+            .filter(|(at, _)| at.elapsed() < REFRESH)
+            .map(|(_, names)| Arc::clone(names));
+        if let Some(names) = cached {
+            return Ok(names);
+        }
+        let listing = self
+            .inner
+            .lakehouse
+            .store()
+            .object_store()
+            .list_with_delimiter(Some(&Path::from(prefix)))
+            .await
+            .map_err(|e| ApiError::from_fault(object_store_fault(&e), &e))?;
+        let names: Arc<Vec<String>> = Arc::new(
+            listing
+                .common_prefixes
+                .iter()
+                .filter_map(|p| p.filename().map(str::to_string))
+                .collect(),
+        );
+        let mut cache = self.folder_cache();
+        if cache.len() >= MAX_FOLDER_LISTINGS {
+            cache.clear();
+        }
+        cache.insert(prefix.to_string(), (Instant::now(), Arc::clone(&names)));
+        Ok(names)
+    }
+
+    fn folder_cache(&self) -> std::sync::MutexGuard<'_, Folders> {
+        self.inner
+            .folders
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The memory namespaces under `prefix` this process has open and that hold records.
+    pub(crate) async fn written_namespaces(&self, prefix: &str) -> Vec<String> {
+        let map = self.inner.namespaces.lock().await;
+        map.iter()
+            .filter(|(name, cell)| {
+                name.starts_with(prefix) && cell.get().is_some_and(|ns| !ns.memory.is_empty())
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
     }
 
     /// The configuration served.

@@ -6,11 +6,11 @@
 
 use std::collections::BTreeMap;
 
-use lakehouse::store::{ObjectStore, Path, object_store_fault};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// The namespace folder under which the Mem0 dialects keep their memories.
 pub(crate) const ROOT: &str = "mem0";
@@ -165,11 +165,9 @@ impl Pattern {
     }
 
     /// The namespaces (with at least one commit) whose entity matches, sorted. Fixed parts are
-    /// joined without listing; only unconstrained parts are listed.
-    pub(crate) async fn namespaces(
-        &self,
-        store: &dyn ObjectStore,
-    ) -> Result<Vec<String>, ApiError> {
+    /// joined without listing; only unconstrained parts are listed (each listing reused for
+    /// up to a second), and the namespaces this process has written are added at once.
+    pub(crate) async fn namespaces(&self, state: &AppState) -> Result<Vec<String>, ApiError> {
         let mut prefixes = vec![format!("memory/{ROOT}")];
         for m in &self.0 {
             let mut next = Vec::new();
@@ -177,7 +175,7 @@ impl Pattern {
                 match m {
                     Match::Is(id) => next.push(format!("{prefix}/{}", encode(id))),
                     Match::Any | Match::Present => {
-                        for child in children(store, &prefix).await? {
+                        for child in state.folders(&prefix).await?.iter() {
                             if !(*m == Match::Present && child == "-") {
                                 next.push(format!("{prefix}/{child}"));
                             }
@@ -187,29 +185,37 @@ impl Pattern {
             }
             prefixes = next;
         }
-        let mut out = Vec::new();
+        let mut out = std::collections::BTreeSet::new();
         for prefix in prefixes {
             // a joined path may not exist: keep those with commits or snapshots
-            if !children(store, &prefix).await?.is_empty() {
-                out.push(prefix["memory/".len()..].to_string());
+            if !state.folders(&prefix).await?.is_empty() {
+                out.insert(prefix["memory/".len()..].to_string());
             }
         }
-        out.sort();
-        Ok(out)
+        for ns in state.written_namespaces(&format!("{ROOT}/")).await {
+            if self.matches(&ns) {
+                out.insert(ns);
+            }
+        }
+        Ok(out.into_iter().collect())
     }
-}
 
-/// The folder names directly under `prefix`.
-async fn children(store: &dyn ObjectStore, prefix: &str) -> Result<Vec<String>, ApiError> {
-    let listing = store
-        .list_with_delimiter(Some(&Path::from(prefix)))
-        .await
-        .map_err(|e| ApiError::from_fault(object_store_fault(&e), &e))?;
-    Ok(listing
-        .common_prefixes
-        .iter()
-        .filter_map(|p| p.filename().map(str::to_string))
-        .collect())
+    /// Whether the entity namespace `namespace` (`mem0/<app>/<user>/<agent>/<run>`) matches.
+    fn matches(&self, namespace: &str) -> bool {
+        let Some(rest) = namespace
+            .strip_prefix(ROOT)
+            .and_then(|r| r.strip_prefix('/'))
+        else {
+            return false;
+        };
+        let parts: Vec<&str> = rest.split('/').collect();
+        parts.len() == FIELDS.len()
+            && self.0.iter().zip(parts).all(|(m, part)| match m {
+                Match::Any => true,
+                Match::Present => part != "-",
+                Match::Is(id) => part == encode(id),
+            })
+    }
 }
 
 /// A Mem0 memory id for record `root` of `namespace`.

@@ -421,9 +421,8 @@ async fn matching(
     caller: &Principal,
     pattern: &Pattern,
 ) -> Result<Vec<String>, ApiError> {
-    let store = state.lakehouse().store().object_store();
     Ok(pattern
-        .namespaces(store.as_ref())
+        .namespaces(state)
         .await?
         .into_iter()
         .filter(|ns| caller.may_touch(ns))
@@ -539,9 +538,8 @@ pub(crate) async fn delete_matching(
 pub(crate) async fn entities(state: &AppState, caller: &Principal) -> Result<Value, ApiError> {
     let any = Pattern(std::array::from_fn(|_| Match::Any));
     caller.require(Scope::Read, &[])?;
-    let store = state.lakehouse().store().object_store();
     let mut counts: BTreeMap<(usize, String), (usize, String, String)> = BTreeMap::new();
-    for namespace in any.namespaces(store.as_ref()).await? {
+    for namespace in any.namespaces(state).await? {
         if !caller.may_touch(&namespace) {
             continue;
         }

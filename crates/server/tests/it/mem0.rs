@@ -422,3 +422,50 @@ async fn flat_dialect_round_trip() {
     let after = with_header(&app, "GET", "/memories?agent_id=helper", key(), None).await;
     assert_eq!(after.body["results"], json!([]), "{}", after.text);
 }
+
+/// Mem0 searches reuse their folder listings for a second; what this server writes through any
+/// route must still be found by the very next search.
+#[tokio::test]
+async fn a_write_through_another_route_is_found_by_the_next_mem0_search() {
+    let (_dir, app) = server(|_| {}).await;
+    let search = json!({"query": "which office", "filters": {"user_id": "dave"}});
+    // lists (and caches) the entity folders while dave has no memories
+    let before = with_header(
+        &app,
+        "POST",
+        "/v3/memories/search/",
+        token(ADMIN),
+        Some(search.clone()),
+    )
+    .await;
+    ok(&before);
+    assert_eq!(texts(&before.body["results"]), Vec::<String>::new());
+    let written = call(
+        &app,
+        "POST",
+        "/v1/memory/records",
+        Some(ADMIN),
+        Some(json!({"namespace": "mem0/-/dave/planner/-",
+                    "drafts": [{"kind": "fact", "content": "Dave works from the Denver office"}]})),
+    )
+    .await;
+    ok(&written);
+    let after = with_header(
+        &app,
+        "POST",
+        "/v3/memories/search/",
+        token(ADMIN),
+        Some(search),
+    )
+    .await;
+    ok(&after);
+    assert_eq!(
+        texts(&after.body["results"]),
+        vec!["Dave works from the Denver office".to_string()]
+    );
+    assert_eq!(
+        after.body["results"][0]["agent_id"], "planner",
+        "{}",
+        after.text
+    );
+}
