@@ -86,6 +86,8 @@ enum Op {
     MemoryUpsert,
     Mem0Add,
     Mem0Search,
+    /// `GET /healthz`: what one HTTP round trip costs with this client on this machine.
+    Health,
 }
 
 impl Op {
@@ -96,6 +98,7 @@ impl Op {
             Op::MemoryUpsert => "memory_upsert",
             Op::Mem0Add => "mem0_add",
             Op::Mem0Search => "mem0_search",
+            Op::Health => "http_round_trip",
         }
     }
 }
@@ -205,6 +208,17 @@ async fn call_server(setup: &Setup, op: Op, i: usize) -> bool {
             json!({"query": setup.mem0_queries[i % setup.mem0_queries.len()],
                    "filters": {"user_id": MEM0_SEARCHED}, "top_k": 10}),
         ),
+        Op::Health => {
+            let answer = setup
+                .client
+                .get(format!("{}/healthz", setup.base))
+                .send()
+                .await;
+            return match answer {
+                Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                _ => false,
+            };
+        }
     };
     match setup
         .client
@@ -255,6 +269,8 @@ async fn call_library(setup: &Setup, op: Op, i: usize) -> bool {
                 .await
                 .is_ok_and(|a| serde_json::to_vec(&a).is_ok())
         }
+        // nothing to do in-process: the round trip is all there is
+        Op::Health => true,
     }
 }
 
@@ -593,6 +609,30 @@ pub(crate) async fn run(_globals: &Globals, args: ServeBenchArgs) -> anyhow::Res
         }
         results.insert(op.name().to_string(), Value::Object(levels));
     }
+    // the bare cost of a round trip (client and server on these cores): the part of every
+    // operation's gap to in-process that no handler can win back
+    let mut round_trip = serde_json::Map::new();
+    for &c in &args.concurrency {
+        let total = args.requests.max(8 * c);
+        let mut batches = Vec::new();
+        for _ in 0..args.repeats {
+            let (mut lat, secs, errors) = batch(&setup, Op::Health, true, c, total).await?;
+            total_errors += errors;
+            batches.push(summary(&mut lat, secs));
+        }
+        let Some(side) = Side::of(batches) else {
+            anyhow::bail!("no batch ran: --repeats must be at least 1");
+        };
+        outln!(
+            "GET /healthz c={c}: {:.0} req/s (p50 {:.2} ms, p99 {:.2} ms, spread {:.0}%)",
+            side.rate,
+            side.p50,
+            side.p99,
+            side.spread * 100.0
+        )?;
+        round_trip.insert(c.to_string(), side.json());
+    }
+    results.insert(Op::Health.name().to_string(), Value::Object(round_trip));
     let store = dir.path().join("store").display().to_string();
     let mut cli = Vec::new();
     for i in 0..args.cli_calls {
