@@ -231,7 +231,12 @@ def base_of(url):
 
 
 async def with_mem0(session, base, token):
-    """A memory written over MCP is found by Mem0's client, and the reverse."""
+    """A memory written over MCP is found by Mem0's client, and the reverse; one the CLI wrote
+    (namespace team/cli, by the Rust test) is found over MCP."""
+    hits = (await ok(session, "memory_search", {"query": "when does the permits desk close",
+                                                "namespace": "team/cli"}))["hits"]
+    check(hits and hits[0]["record"]["content"] == "The permits desk closes at five",
+          "MCP finds what the CLI wrote", hits)
     from mem0 import MemoryClient  # Mem0's own client
 
     carol = "mem0/-/carol/-/-"  # Mem0's user_id carol, as a namespace

@@ -7,6 +7,7 @@ Runs the calls an agent written against Mem0 makes — add, search, get_all, get
 history, delete, batch_update, batch_delete, delete_all, users, delete_users — for two users,
 and checks that they never see each other's memories, that an update keeps the id, that history
 tells ADD/UPDATE/DELETE and that a deleted memory is gone. A wrong token must be refused.
+Then the self-hosted server's paths (/memories, /search, /reset with X-API-Key) over plain HTTP.
 Exits non-zero with the failing check on stderr; prints a one-line JSON summary on success.
 """
 import json
@@ -112,7 +113,53 @@ def main():
     except ValueError as e:
         check("token" in str(e).lower(), "the refusal says why", str(e))
 
-    print(json.dumps({"ok": True, "events": events, "users": names}))
+    self_hosted(base, token)
+    print(json.dumps({"ok": True, "events": events, "users": names, "self_hosted": True}))
+
+
+def self_hosted(base, token):
+    """Mem0's self-hosted server paths, as its REST users call them: plain HTTP, `X-API-Key`."""
+    import httpx  # installed with mem0ai
+
+    http = httpx.Client(base_url=base, headers={"X-API-Key": token}, timeout=30)
+    refused = httpx.post(f"{base}/memories", headers={"X-API-Key": "wrong"},
+                         json={"messages": [{"role": "user", "content": "x"}], "user_id": "erin"})
+    check(refused.status_code == 401, "a wrong X-API-Key is refused", refused.text)
+
+    def ok(response, what):
+        check(response.status_code == 200, what, f"{response.status_code} {response.text}")
+        return response.json()
+
+    added = ok(http.post("/memories", json={
+        "messages": [{"role": "user", "content": "Erin audits the Denver permits"}],
+        "user_id": "erin", "metadata": {"team": "audit"}}), "POST /memories")
+    check([r["event"] for r in added["results"]] == ["ADD"], "one ADD", added)
+    ok(http.post("/memories", json={"messages": [{"role": "user", "content": "Frank likes tea"}],
+                                    "user_id": "frank"}), "a second user")
+    memory_id = added["results"][0]["id"]
+    listed = ok(http.get("/memories", params={"user_id": "erin"}), "GET /memories")
+    check(texts(listed["results"]) == ["Erin audits the Denver permits"], "erin's memories only", listed)
+    found = ok(http.post("/search", json={"query": "who audits permits", "user_id": "erin"}), "POST /search")
+    check(texts(found["results"]) == ["Erin audits the Denver permits"], "erin's search", found)
+    got = ok(http.get(f"/memories/{memory_id}"), "GET /memories/{id}")
+    check(got["memory"] == "Erin audits the Denver permits" and got["metadata"] == {"team": "audit"},
+          "one memory with its metadata", got)
+    ok(http.put(f"/memories/{memory_id}", json={"text": "Erin audits the Chicago permits"}), "PUT")
+    check(ok(http.get(f"/memories/{memory_id}"), "GET after PUT")["memory"] == "Erin audits the Chicago permits",
+          "the update kept the id")
+    events = [e["event"] for e in ok(http.get(f"/memories/{memory_id}/history"), "history")]
+    check(events == ["ADD", "UPDATE"], "history", events)
+    bad = http.post("/search", json={"query": "", "user_id": "erin"})
+    check(bad.status_code == 400 and "query" in bad.text, "an empty query is named", bad.text)
+    missing = http.get("/memories/not-an-id")
+    check(missing.status_code in (400, 404) and "not-an-id" in missing.text, "a bad id is named", missing.text)
+    ok(http.delete(f"/memories/{memory_id}"), "DELETE /memories/{id}")
+    check(http.get(f"/memories/{memory_id}").status_code == 404, "a deleted memory is gone")
+    cleared = ok(http.delete("/memories", params={"user_id": "frank"}), "DELETE /memories")
+    check(cleared["deleted"] == 1, "frank's one memory deleted", cleared)
+    reset = ok(http.post("/reset"), "POST /reset")
+    check(ok(http.get("/memories", params={"user_id": "*"}), "after reset")["results"] == [],
+          "reset leaves no live memory", reset)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 //! `/mcp` over streamable HTTP (tools, prompts, resources, errors, a wrong token), then
 //! `lakehouse mcp` over stdio on the same store, where what the first client wrote is found.
 //! A memory written over MCP is found by Mem0's client (`mem0ai`) and the reverse, and the CLI
-//! lists both.
+//! lists both; one written through the CLI is found over MCP.
 
 use crate::serve::{TOKEN, sigterm, start};
 use crate::{ok, sample};
@@ -56,6 +56,21 @@ fn mcp_python_client_over_http_and_stdio() {
             "permit",
             "--embedder",
             "hash:64",
+        ],
+    );
+
+    // written through the CLI, found through MCP
+    ok(
+        &store,
+        &[
+            "memory",
+            "upsert",
+            "--namespace",
+            "team/cli",
+            "--embedder",
+            "hash:64",
+            "--content",
+            "The permits desk closes at five",
         ],
     );
 

@@ -1,6 +1,7 @@
 //! Mem0's own Python client (`mem0ai`'s `MemoryClient`, pinned in scripts/requirements-test.txt)
 //! against `lakehouse serve` over real HTTP: scripts/interop/mem0_client.py runs an agent's calls
-//! for two users and checks isolation, update, history and delete; then the store is read back
+//! for two users and checks isolation, update, history and delete, then the self-hosted
+//! server's paths with plain HTTP (`X-API-Key`); then the store is read back
 //! through the CLI, where the same memories are `fact` records of the `mem0/...` namespaces.
 
 use crate::serve::{TOKEN, sigterm, start};
@@ -37,6 +38,10 @@ fn mem0_python_client_round_trip() {
     assert_eq!(
         summary["events"],
         serde_json::json!(["ADD", "UPDATE", "DELETE"])
+    );
+    assert_eq!(
+        summary["self_hosted"], true,
+        "the self-hosted paths ran: {summary}"
     );
     assert!(status.success(), "the server exits 0 on SIGTERM: {status}");
 
