@@ -52,6 +52,8 @@ async def ok(session, tool, arguments=None):
     result = await session.call_tool(tool, arguments or {})
     check(not result.is_error, f"{tool} succeeds", dump(result))
     check(isinstance(result.structured_content, dict), f"{tool} answers structured JSON", dump(result))
+    check(json.loads(result.content[0].text) == result.structured_content,
+          f"{tool} answers the same JSON as text, for clients that read only text", dump(result))
     return result.structured_content
 
 
