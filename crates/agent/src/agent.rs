@@ -47,6 +47,9 @@ pub struct AgentOptions {
     pub retire_after_failures: u64,
     /// The clock for session ids.
     pub clock: Arc<dyn Clock>,
+    /// Where each session event goes as it happens (the same redacted JSON the archive
+    /// keeps), e.g. for a server streaming the run; dropped when the run ends.
+    pub live: Option<tokio::sync::mpsc::UnboundedSender<Value>>,
 }
 
 impl Default for AgentOptions {
@@ -61,6 +64,7 @@ impl Default for AgentOptions {
             seal: true,
             retire_after_failures: 3,
             clock: Arc::new(SystemClock),
+            live: None,
         }
     }
 }
@@ -229,7 +233,7 @@ impl Agent {
         let started = Instant::now();
         let started_at = self.options.clock.now().as_micros();
         let session = self.session_id();
-        let log = SessionLog::open(Arc::clone(&self.store), &session)?;
+        let log = SessionLog::open(Arc::clone(&self.store), &session, self.options.live.clone())?;
 
         let playbooks = self.matching_playbooks(task).await;
         let injected: Vec<String> = playbooks.iter().map(|p| p.id.clone()).collect();

@@ -108,30 +108,40 @@ fn redact_text(s: &str) -> String {
         .collect()
 }
 
-/// One session's journal.
+/// One session's journal, and where its events go live.
 #[derive(Debug)]
 pub(crate) struct SessionLog {
     journal: StoreJournal,
+    live: Option<tokio::sync::mpsc::UnboundedSender<Value>>,
 }
 
 impl SessionLog {
-    pub(crate) fn open(store: Arc<dyn ObjectStore>, id: &str) -> Result<Self, AgentError> {
+    pub(crate) fn open(
+        store: Arc<dyn ObjectStore>,
+        id: &str,
+        live: Option<tokio::sync::mpsc::UnboundedSender<Value>>,
+    ) -> Result<Self, AgentError> {
         Ok(Self {
             journal: StoreJournal::open(
                 store,
                 &format!("sessions/{id}"),
                 JournalOptions::default(),
             )?,
+            live,
         })
     }
 
-    /// Archive one event `{"event": kind, …fields}`.
+    /// Archive one event `{"event": kind, …fields}` (and send it live).
     pub(crate) async fn record(&self, kind: &str, fields: Value) -> Result<(), AgentError> {
         let mut event = json!({ "event": kind });
         if let (Value::Object(e), Value::Object(f)) = (&mut event, redact(&fields)) {
             e.extend(f);
         }
         self.journal.append_json(&event).await?;
+        if let Some(live) = &self.live {
+            // nobody listening is fine: the archive has it
+            let _ = live.send(event);
+        }
         Ok(())
     }
 

@@ -54,6 +54,7 @@ use crate::routes;
         routes::jobs::status,
         routes::jobs::events,
         routes::agent::start_run,
+        routes::agent::run_events,
         routes::agent::list_sessions,
         routes::agent::session_events,
         routes::agent::replay,

@@ -14,7 +14,7 @@ use lakehouse::models::EmbedderSpec;
 use lakehouse::store::journal::{Journal, JournalOptions, StoreJournal};
 use lakehouse::store::{Path, object_store_fault};
 use rmcp::transport::StreamableHttpServerConfig;
-use tokio::sync::{Mutex, OnceCell};
+use tokio::sync::{Mutex, OnceCell, watch};
 
 use crate::auth::Auth;
 use crate::config::ServerConfig;
@@ -54,6 +54,18 @@ struct Inner {
     /// Folder listings of the store, each reused for [`REFRESH`] (the Mem0 dialects walk
     /// their entity folders on every search).
     folders: std::sync::Mutex<Folders>,
+    /// The live events of agent runs, by job id (the newest [`MAX_RUN_FEEDS`]).
+    runs: std::sync::Mutex<std::collections::BTreeMap<String, watch::Receiver<RunEvents>>>,
+}
+
+/// Agent runs whose live events are kept; past it the oldest go (their sessions stay archived).
+const MAX_RUN_FEEDS: usize = 256;
+
+/// An agent run's session events so far, and whether the run has ended.
+#[derive(Debug, Default)]
+pub(crate) struct RunEvents {
+    pub(crate) events: Vec<Arc<serde_json::Value>>,
+    pub(crate) ended: bool,
 }
 
 /// Folder listings by prefix: when each was made, and the folder names.
@@ -91,6 +103,7 @@ impl AppState {
                 auth,
                 mcp,
                 folders: std::sync::Mutex::default(),
+                runs: std::sync::Mutex::default(),
                 rate_limits: RateLimits::new(
                     config.limits.rate_per_second,
                     config.limits.rate_burst,
@@ -167,6 +180,42 @@ impl AppState {
             })
             .map(|(name, _)| name.clone())
             .collect()
+    }
+
+    /// Keep the events an agent run (job `job`) sends on `events` for `/v1/agent/runs/{job}/events`.
+    pub(crate) fn watch_run(
+        &self,
+        job: &str,
+        mut events: tokio::sync::mpsc::UnboundedReceiver<serde_json::Value>,
+    ) {
+        let (tx, rx) = watch::channel(RunEvents::default());
+        {
+            let mut runs = self
+                .inner
+                .runs
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            while runs.len() >= MAX_RUN_FEEDS {
+                runs.pop_first();
+            }
+            runs.insert(job.to_string(), rx);
+        }
+        tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                tx.send_modify(|run| run.events.push(Arc::new(event)));
+            }
+            tx.send_modify(|run| run.ended = true);
+        });
+    }
+
+    /// The live events of the agent run that is job `job`, if kept.
+    pub(crate) fn run_events(&self, job: &str) -> Option<watch::Receiver<RunEvents>> {
+        self.inner
+            .runs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(job)
+            .cloned()
     }
 
     /// The configuration served.

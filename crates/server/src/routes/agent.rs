@@ -1,15 +1,18 @@
-//! Agent runs and sessions: start a run as a job (`POST /v1/agent/runs`), list sessions (rows
+//! Agent runs and sessions: start a run as a job (`POST /v1/agent/runs`), stream its session
+//! events as they happen (`GET /v1/agent/runs/{job}/events`, SSE), list sessions (rows
 //! of the `agent_sessions` dataset), read one session's archived events (its journal
 //! `sessions/<id>`), and replay a session with its archived answers.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::Response;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use lakehouse::agent::{Agent, AgentOptions, Observer, SESSIONS_TABLE, open_model};
 use lakehouse::store::journal::{Cursor, Journal, JournalOptions};
 use lakehouse::table::SqlOptions;
@@ -26,6 +29,7 @@ use crate::state::AppState;
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/agent/runs", post(start_run))
+        .route("/v1/agent/runs/{id}/events", get(run_events))
         .route("/v1/sessions", get(list_sessions))
         .route("/v1/sessions/{id}", get(session_events))
         .route("/v1/sessions/{id}/replay", post(replay))
@@ -97,6 +101,7 @@ pub(crate) fn spawn_run(
     }
     let model = open_model(&body.model)?;
     let observer = Observer::from_spec(&body.reviewer)?;
+    let (live, events) = tokio::sync::mpsc::unbounded_channel();
     let defaults = AgentOptions::default();
     let options = AgentOptions {
         max_steps: body.max_steps.unwrap_or(defaults.max_steps),
@@ -105,6 +110,7 @@ pub(crate) fn spawn_run(
             .map_or(defaults.max_wall, Duration::from_secs),
         max_tokens: body.max_tokens.unwrap_or(defaults.max_tokens),
         seal: body.seal.unwrap_or(defaults.seal),
+        live: Some(live),
         ..defaults
     };
     let lakehouse = state.lakehouse().clone();
@@ -121,7 +127,65 @@ pub(crate) fn spawn_run(
             let report = agent.run(&task).await?;
             serde_json::to_value(&report).map_err(ApiError::internal)
         });
+    let id = rx.borrow().id.clone();
+    state.watch_run(&id, events);
     Ok(rx)
+}
+
+#[utoipa::path(get, path = "/v1/agent/runs/{id}/events", tag = "agent",
+    params(("id" = String, Path, description = "The run's job id, as POST /v1/agent/runs answered")),
+    description = "The run's session events as they happen, over SSE: each event named by its \
+        kind (start, model, tool, verdict, budget, seal, outcome, ...) with the same redacted \
+        JSON the archive keeps (`GET /v1/sessions/{session}`). Connecting late replays the events \
+        so far; the stream ends with the run.",
+    responses((status = 200, description = "text/event-stream of session events"),
+              (status = 404, body = crate::error::ErrorBody)))]
+pub(crate) async fn run_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    crate::routes::jobs::job(&state, &caller, &id)?;
+    let feed = state.run_events(&id).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "job {id:?} is not an agent run of this server, or its live events are no longer \
+             kept (its session is archived: GET /v1/sessions/{{session}})"
+        ))
+    })?;
+    let batches = futures::stream::unfold(
+        (feed, 0usize, false),
+        |(mut feed, sent, mut gone)| async move {
+            loop {
+                let (batch, ended) = {
+                    let now = feed.borrow_and_update();
+                    (
+                        now.events.get(sent..).unwrap_or_default().to_vec(),
+                        now.ended,
+                    )
+                };
+                if !batch.is_empty() {
+                    let sent = sent + batch.len();
+                    return Some((batch, (feed, sent, gone)));
+                }
+                if ended || gone {
+                    return None;
+                }
+                // wait for the next event; an error means the run's sender is gone, so one
+                // last look and the stream ends
+                gone = feed.changed().await.is_err();
+            }
+        },
+    );
+    let events = batches.flat_map(|batch| {
+        futures::stream::iter(batch.into_iter().map(|event| {
+            let kind = event["event"].as_str().unwrap_or("event").to_string();
+            Ok(Event::default()
+                .event(kind)
+                .json_data(&*event)
+                .unwrap_or_else(|_| Event::default().data("{}")))
+        }))
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
 /// Which sessions.

@@ -68,7 +68,7 @@ pub(crate) async fn list(State(state): State<AppState>, caller: Caller) -> Json<
     )
 }
 
-fn job(
+pub(crate) fn job(
     state: &AppState,
     caller: &Caller,
     id: &str,

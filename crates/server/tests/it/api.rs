@@ -655,6 +655,78 @@ async fn agent_runs_sessions_and_replay() {
         sessions.text
     );
 
+    // a run streamed as it happens: started without waiting, its events read over SSE until
+    // the run ends; they are the events its archive keeps, in order
+    let started = call(
+        &app,
+        "POST",
+        "/v1/agent/runs",
+        Some(ADMIN),
+        Some(json!({"task": "Which permits are about new fences?"})),
+    )
+    .await;
+    assert!(started.status.is_success(), "{}", started.text);
+    let job = started.body["id"].as_str().unwrap().to_string();
+    let live = call(
+        &app,
+        "GET",
+        &format!("/v1/agent/runs/{job}/events"),
+        Some(READER),
+        None,
+    )
+    .await;
+    assert_eq!(live.status, StatusCode::OK, "{}", live.text);
+    let streamed: Vec<Value> = live
+        .text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    let names: Vec<&str> = live
+        .text
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
+    assert_eq!(names.first(), Some(&"start"), "{}", live.text);
+    assert_eq!(names.last(), Some(&"outcome"), "{}", live.text);
+    // the stream ended with the run, so the job has its report
+    let done = call(&app, "GET", &format!("/v1/jobs/{job}"), Some(READER), None).await;
+    assert_eq!(done.body["state"], "succeeded", "{}", done.text);
+    let session = done.body["result"]["session"].as_str().unwrap().to_string();
+    let archived = call(
+        &app,
+        "GET",
+        &format!("/v1/sessions/{session}"),
+        Some(READER),
+        None,
+    )
+    .await;
+    assert_eq!(archived.status, StatusCode::OK, "{}", archived.text);
+    assert_eq!(
+        &Value::Array(streamed),
+        &archived.body,
+        "live events = the archive"
+    );
+    // a late reader gets the whole run again
+    let again = call(
+        &app,
+        "GET",
+        &format!("/v1/agent/runs/{job}/events"),
+        Some(READER),
+        None,
+    )
+    .await;
+    assert_eq!(again.text, live.text);
+    let unknown = call(
+        &app,
+        "GET",
+        "/v1/agent/runs/job-999999/events",
+        Some(READER),
+        None,
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.text);
+
     let replayed = call(
         &app,
         "POST",
