@@ -9,6 +9,7 @@ mod matrix;
 mod memory;
 mod serve;
 mod serve_peer;
+mod serve_stats;
 mod texts;
 
 use std::path::PathBuf;

@@ -2,7 +2,8 @@
 //! with their segment caches and loaded embedders), memory namespaces opened once and kept
 //! current (a write through the server is in the handle the next read uses; writes by other
 //! processes are picked up at most [`REFRESH`] later), the journals written through it, the
-//! jobs, the auth table, the rate limits and the metrics.
+//! jobs and the live events of agent runs, folder listings of the store (reused for
+//! [`REFRESH`]), the auth table, the rate limits and the metrics.
 
 use std::collections::HashMap;
 use std::sync::Arc;

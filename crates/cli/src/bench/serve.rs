@@ -32,8 +32,9 @@ use serde_json::{Value, json};
 use lakehouse::models::default_minilm_dir;
 use tokio::task::block_in_place;
 
-use super::matrix::{five_sources, percentile};
+use super::matrix::five_sources;
 use super::serve_peer::{Mem0Peer, PeerBatch};
+use super::serve_stats::{Side, median_and_spread, summary};
 use crate::Globals;
 
 #[derive(Debug, Args)]
@@ -295,54 +296,6 @@ async fn mem0_server_hits(setup: &Setup) -> anyhow::Result<usize> {
     Ok(found)
 }
 
-fn summary(latencies: &mut [f64], seconds: f64) -> Value {
-    latencies.sort_by(f64::total_cmp);
-    json!({
-        "requests_per_s": latencies.len() as f64 / seconds.max(1e-9),
-        "p50_ms": percentile(latencies, 0.5),
-        "p99_ms": percentile(latencies, 0.99),
-    })
-}
-
-/// One side's batches at one concurrency: medians over the batches, and the spread of the rate.
-struct Side {
-    rate: f64,
-    spread: f64,
-    p50: f64,
-    p99: f64,
-    batches: Vec<Value>,
-}
-
-impl Side {
-    /// `None` for a side that did not run.
-    fn of(batches: Vec<Value>) -> Option<Side> {
-        if batches.is_empty() {
-            return None;
-        }
-        let pick = |key: &str| -> Vec<f64> {
-            batches
-                .iter()
-                .map(|b| b[key].as_f64().unwrap_or(0.0))
-                .collect()
-        };
-        let (rate, spread) = median_and_spread(&mut pick("requests_per_s"));
-        let (p50, _) = median_and_spread(&mut pick("p50_ms"));
-        let (p99, _) = median_and_spread(&mut pick("p99_ms"));
-        Some(Side {
-            rate,
-            spread,
-            p50,
-            p99,
-            batches,
-        })
-    }
-
-    fn json(&self) -> Value {
-        json!({"requests_per_s_median": self.rate, "spread": self.spread,
-               "p50_ms_median": self.p50, "p99_ms_median": self.p99, "batches": self.batches})
-    }
-}
-
 /// The peer's batch of `total` requests of `op`: the same kind of new texts to add, the same
 /// queries in the same order.
 fn peer_batch(
@@ -367,14 +320,6 @@ fn peer_batch(
             peer.search(&queries, &expect)
         }
     }
-}
-
-fn median_and_spread(values: &mut [f64]) -> (f64, f64) {
-    values.sort_by(f64::total_cmp);
-    let median = percentile(values, 0.5);
-    let spread = (values.last().copied().unwrap_or(0.0) - values.first().copied().unwrap_or(0.0))
-        / median.max(1e-9);
-    (median, spread)
 }
 
 /// Build five corpora from the real files, seed a memory namespace, and start the server.
