@@ -1,6 +1,11 @@
 //! [`Corpora`]: the handle to every corpus in a store. Opens corpora lazily, caches loaded
 //! segments (they are immutable) and the embedders queries need.
 //!
+//! Loaded segments are bounded by bytes (their files' sizes; [`DEFAULT_CACHE_BYTES`], see
+//! [`Corpora::with_cache_bytes`]), least recently used out first. A view holding an evicted
+//! segment is dropped with it, so memory follows the budget; a corpus bigger than the whole
+//! budget is still served, the budget then exceeded by that one corpus.
+//!
 //! A loaded corpus version is trusted for a refresh interval ([`DEFAULT_REFRESH`]) before the
 //! store is asked again for its newest manifest: asking costs a LIST, which on S3 is a round
 //! trip per corpus per query. Commits made through the same handle are seen at once; commits
@@ -22,6 +27,63 @@ use crate::segment::{self, Segment};
 
 /// Query embeddings remembered per embedder.
 const QUERY_CACHE: usize = 4096;
+
+/// Bytes of loaded segments kept by default (the sum of their files' sizes).
+pub const DEFAULT_CACHE_BYTES: u64 = 2 << 30;
+
+/// Loaded segments, least recently used first out once their bytes pass the budget.
+struct SegmentCache {
+    lru: lru::LruCache<String, (Arc<Segment>, u64)>,
+    bytes: u64,
+    budget: u64,
+}
+
+impl SegmentCache {
+    fn new(budget: u64) -> Self {
+        Self {
+            lru: lru::LruCache::unbounded(),
+            bytes: 0,
+            budget,
+        }
+    }
+
+    fn get(&mut self, key: &str) -> Option<Arc<Segment>> {
+        self.lru.get(key).map(|(seg, _)| Arc::clone(seg))
+    }
+
+    /// Keep `seg` (of `bytes`); the keys evicted to stay within the budget.
+    fn insert(&mut self, key: String, seg: Arc<Segment>, bytes: u64) -> Vec<String> {
+        if let Some((_, (_, old))) = self.lru.push(key, (seg, bytes)) {
+            self.bytes -= old;
+        }
+        self.bytes += bytes;
+        // the one just pushed is the newest, so it is never the one popped
+        let mut evicted = Vec::new();
+        while self.bytes > self.budget && self.lru.len() > 1 {
+            let Some((gone, (_, size))) = self.lru.pop_lru() else {
+                break;
+            };
+            self.bytes -= size;
+            evicted.push(gone);
+        }
+        evicted
+    }
+
+    /// Forget every segment whose key starts with `prefix`.
+    fn remove_prefix(&mut self, prefix: &str) {
+        let keys: Vec<String> = self
+            .lru
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in keys {
+            if let Some((_, size)) = self.lru.pop(&key) {
+                self.bytes -= size;
+            }
+        }
+    }
+}
 
 /// How long a loaded corpus version is served before the store is asked for a newer one.
 pub const DEFAULT_REFRESH: Duration = Duration::from_secs(1);
@@ -159,7 +221,7 @@ impl CorpusView {
 pub struct Corpora {
     pub(crate) store: Arc<dyn ObjectStore>,
     pub(crate) clock: Arc<dyn Clock>,
-    segments: Mutex<HashMap<String, Arc<Segment>>>,
+    segments: Mutex<SegmentCache>,
     views: Mutex<HashMap<String, (Arc<CorpusView>, Instant)>>,
     refresh: Duration,
     embedders: tokio::sync::Mutex<HashMap<String, Arc<dyn Embedder>>>,
@@ -187,7 +249,7 @@ impl Corpora {
         Self {
             store,
             clock,
-            segments: Mutex::new(HashMap::new()),
+            segments: Mutex::new(SegmentCache::new(DEFAULT_CACHE_BYTES)),
             views: Mutex::new(HashMap::new()),
             refresh: DEFAULT_REFRESH,
             embedders: tokio::sync::Mutex::new(HashMap::new()),
@@ -199,6 +261,18 @@ impl Corpora {
     pub fn with_refresh_interval(mut self, interval: Duration) -> Self {
         self.refresh = interval;
         self
+    }
+
+    /// Keep at most `bytes` of loaded segments (their files' sizes), least recently used out
+    /// first (default [`DEFAULT_CACHE_BYTES`]).
+    pub fn with_cache_bytes(self, bytes: u64) -> Self {
+        lock(&self.segments).budget = bytes;
+        self
+    }
+
+    /// Bytes of loaded segments held now (the sum of their files' sizes).
+    pub fn cached_bytes(&self) -> u64 {
+        lock(&self.segments).bytes
     }
 
     /// Drop the loaded view of `name`, so the next search reads its newest manifest.
@@ -298,10 +372,22 @@ impl Corpora {
         let loads = manifest.segments.iter().map(|entry| async move {
             let cache_key = format!("{corpus}/{}", entry.id);
             if let Some(seg) = lock(&self.segments).get(&cache_key) {
-                return Ok::<_, VectordError>(Arc::clone(seg));
+                return Ok::<_, VectordError>(seg);
             }
             let seg = Arc::new(segment::load(self.store.as_ref(), corpus, entry).await?);
-            lock(&self.segments).insert(cache_key, Arc::clone(&seg));
+            let bytes = entry.files.iter().map(|f| f.bytes).sum();
+            let evicted = lock(&self.segments).insert(cache_key, Arc::clone(&seg), bytes);
+            if !evicted.is_empty() {
+                // a view holding an evicted segment would keep its memory: drop it too
+                let evicted: HashSet<&str> = evicted.iter().map(String::as_str).collect();
+                lock(&self.views).retain(|name, (view, _)| {
+                    !view
+                        .manifest
+                        .segments
+                        .iter()
+                        .any(|e| evicted.contains(format!("{name}/{}", e.id).as_str()))
+                });
+            }
             Ok(seg)
         });
         let loaded = futures::future::try_join_all(loads).await?;
@@ -331,7 +417,7 @@ impl Corpora {
             deleted += 1;
         }
         self.forget(name);
-        lock(&self.segments).retain(|k, _| !k.starts_with(&format!("{name}/")));
+        lock(&self.segments).remove_prefix(&format!("{name}/"));
         Ok(deleted)
     }
 }

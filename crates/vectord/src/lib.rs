@@ -26,7 +26,7 @@ mod segment;
 mod tune;
 
 pub use build::{BuildOptions, BuildReport, NoProgress, Progress};
-pub use corpus::{Corpora, CorpusView, DEFAULT_REFRESH, Found};
+pub use corpus::{Corpora, CorpusView, DEFAULT_CACHE_BYTES, DEFAULT_REFRESH, Found};
 pub use error::VectordError;
 pub use fusion::Fusion;
 /// The ANN index (`lakehouse-ann`), re-exported.

@@ -669,3 +669,64 @@ async fn corpora_live_on_s3_too() {
     );
     assert_eq!(fresh.names().await.unwrap(), vec!["docs".to_string()]);
 }
+
+#[tokio::test]
+async fn loaded_segments_stay_within_the_cache_budget() {
+    let lh = open("memory://").await;
+    let options = BuildOptions {
+        embedder: Some("hash:64".parse().unwrap()),
+        ..BuildOptions::default()
+    };
+    for name in ["a", "b", "c"] {
+        lh.corpora()
+            .build(name, &rows(40, "interior"), &options, &NoProgress)
+            .await
+            .unwrap();
+    }
+    // each corpus's segment bytes, from its manifest (their files' sizes)
+    let mut size = std::collections::HashMap::new();
+    for name in ["a", "b", "c"] {
+        let view = lh.corpora().open(name).await.unwrap();
+        let bytes: u64 = view
+            .manifest
+            .segments
+            .iter()
+            .flat_map(|s| &s.files)
+            .map(|f| f.bytes)
+            .sum();
+        size.insert(name, bytes);
+    }
+    let one = size["a"].max(size["b"]).max(size["c"]);
+    let store = Arc::clone(lh.store().object_store());
+
+    // room for two of the three corpora: searching all of them in turn keeps evicting, and
+    // every search still answers
+    let budget = 2 * one + one / 2;
+    let bounded = Corpora::new(Arc::clone(&store)).with_cache_bytes(budget);
+    for _ in 0..3 {
+        for name in ["a", "b", "c"] {
+            let found = bounded
+                .search(&SearchRequest::new("interior", vec![name.into()]))
+                .await
+                .unwrap();
+            assert!(!found.hits.is_empty(), "{name}: {found:?}");
+            assert!(
+                bounded.cached_bytes() <= budget,
+                "{} bytes held, budget {budget}",
+                bounded.cached_bytes()
+            );
+        }
+    }
+    // the two searched last are what it holds
+    assert_eq!(bounded.cached_bytes(), size["b"] + size["c"]);
+
+    // the default budget holds all three
+    let unbounded = Corpora::new(store);
+    for name in ["a", "b", "c"] {
+        unbounded
+            .search(&SearchRequest::new("interior", vec![name.into()]))
+            .await
+            .unwrap();
+    }
+    assert_eq!(unbounded.cached_bytes(), size.values().sum::<u64>());
+}
