@@ -20,7 +20,8 @@ const DEFAULT_CONFIG: &str = "lakehouse.toml";
 pub(crate) struct ConfigArgs {
     /// The config file (TOML). Default: ./lakehouse.toml when it exists. Every key is optional:
     /// store, addr, embedder, [limits] (body_bytes, upload_bytes, request_timeout_ms,
-    /// concurrency, rate_per_second, rate_burst, sql_rows, sql_timeout_ms, sql_memory_bytes),
+    /// concurrency, rate_per_second, rate_burst, sql_rows, sql_timeout_ms, sql_memory_bytes,
+    /// corpus_cache_bytes),
     /// [[tokens]] (name, sha256, scopes, prefixes, namespace).
     #[arg(long, env = "LAKEHOUSE_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,

@@ -31,12 +31,16 @@ use lakehouse_vectord::{
 pub struct Config {
     /// The store URL: a path, `file:///…`, `memory://` or `s3://bucket/prefix`.
     pub store_url: String,
+    /// Bytes of loaded corpus segments kept in memory (their files' sizes), least recently
+    /// used out first.
+    pub corpus_cache_bytes: u64,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Self {
             store_url: lakehouse_store::DEFAULT_STORE_URL.to_string(),
+            corpus_cache_bytes: lakehouse_vectord::DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -45,6 +49,12 @@ impl Config {
     /// The default configuration with another store.
     pub fn with_store_url(mut self, url: impl Into<String>) -> Self {
         self.store_url = url.into();
+        self
+    }
+
+    /// Keep at most `bytes` of loaded corpus segments.
+    pub fn with_corpus_cache_bytes(mut self, bytes: u64) -> Self {
+        self.corpus_cache_bytes = bytes;
         self
     }
 }
@@ -112,7 +122,10 @@ impl Lakehouse {
         let store = Store::open(&config.store_url)?;
         store.check().await?;
         let tables = Tables::new(store.clone());
-        let corpora = Arc::new(Corpora::new(Arc::clone(store.object_store())));
+        let corpora = Arc::new(
+            Corpora::new(Arc::clone(store.object_store()))
+                .with_cache_bytes(config.corpus_cache_bytes),
+        );
         Ok(Lakehouse {
             config,
             store,

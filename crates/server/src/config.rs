@@ -94,6 +94,9 @@ pub struct Limits {
     pub sql_timeout_ms: u64,
     /// Most memory one SQL query's operators may hold, in bytes (an error above, never an OOM).
     pub sql_memory_bytes: usize,
+    /// Bytes of loaded corpus segments kept in memory (their files' sizes), least recently
+    /// used out first.
+    pub corpus_cache_bytes: u64,
 }
 
 impl Default for Limits {
@@ -108,6 +111,7 @@ impl Default for Limits {
             sql_rows: 10_000,
             sql_timeout_ms: 30_000,
             sql_memory_bytes: 1 << 30,
+            corpus_cache_bytes: 2 << 30,
         }
     }
 }
@@ -230,6 +234,7 @@ impl ServerConfig {
             ("limits.sql_rows", l.sql_rows as u64),
             ("limits.sql_timeout_ms", l.sql_timeout_ms),
             ("limits.sql_memory_bytes", l.sql_memory_bytes as u64),
+            ("limits.corpus_cache_bytes", l.corpus_cache_bytes),
         ] {
             if value == 0 {
                 return bad(format!("{name} must be above 0"));
@@ -302,6 +307,13 @@ mod tests {
         assert!(err.to_string().contains("unknown field `adress`"), "{err}");
         let err = ServerConfig::from_toml("[limits]\nbody_bytes = 0").unwrap_err();
         assert!(err.to_string().contains("limits.body_bytes"), "{err}");
+        let err = ServerConfig::from_toml("[limits]\ncorpus_cache_bytes = 0").unwrap_err();
+        assert!(
+            err.to_string().contains("limits.corpus_cache_bytes"),
+            "{err}"
+        );
+        let c = ServerConfig::from_toml("[limits]\ncorpus_cache_bytes = 1048576").unwrap();
+        assert_eq!(c.limits.corpus_cache_bytes, 1 << 20);
         let err = ServerConfig::from_toml(
             "[[tokens]]\nname = \"a\"\nsha256 = \"abc\"\nscopes = [\"read\"]",
         )

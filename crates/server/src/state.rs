@@ -86,8 +86,12 @@ impl AppState {
         config
             .validate()
             .map_err(|e| ApiError::bad_input(e.to_string()))?;
-        let lakehouse =
-            Lakehouse::open(lakehouse::Config::default().with_store_url(&config.store)).await?;
+        let lakehouse = Lakehouse::open(
+            lakehouse::Config::default()
+                .with_store_url(&config.store)
+                .with_corpus_cache_bytes(config.limits.corpus_cache_bytes),
+        )
+        .await?;
         Self::new(lakehouse, config)
     }
 
