@@ -17,7 +17,7 @@ use crate::{lakehouse, ok, run, sample, stderr, stdout};
 const TASK: &str = "Which permits are about replacing a roof?";
 
 /// A store with the permits sample as a dataset and a corpus (hash embedder: fast).
-fn workspace() -> (tempfile::TempDir, String) {
+pub(crate) fn workspace() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store").display().to_string();
     ok(

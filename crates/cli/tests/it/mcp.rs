@@ -5,8 +5,8 @@
 //! A memory written over MCP is found by Mem0's client (`mem0ai`) and the reverse, and the CLI
 //! lists both; one written through the CLI is found over MCP.
 
+use crate::ok;
 use crate::serve::{TOKEN, sigterm, start};
-use crate::{ok, sample};
 
 fn client(args: &[&str]) -> serde_json::Value {
     let venv = std::env::var("LAKEHOUSE_VENV").unwrap_or_else(|_| "/var/tmp/lakehouse-venv".into());
@@ -31,33 +31,7 @@ fn client(args: &[&str]) -> serde_json::Value {
 
 #[test]
 fn mcp_python_client_over_http_and_stdio() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("data").display().to_string();
-    ok(
-        &store,
-        &[
-            "dataset",
-            "ingest",
-            "permits",
-            &sample("chicago_permits_sample.csv"),
-        ],
-    );
-    ok(
-        &store,
-        &[
-            "corpus",
-            "build",
-            "permits",
-            "--from",
-            "permits",
-            "--text",
-            "work_description",
-            "--id",
-            "permit",
-            "--embedder",
-            "hash:64",
-        ],
-    );
+    let (_dir, store) = crate::agent::workspace();
 
     // written through the CLI, found through MCP
     ok(
