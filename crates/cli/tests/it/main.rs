@@ -51,6 +51,24 @@ pub(crate) fn sample(name: &str) -> String {
     )
 }
 
+/// `python scripts/interop/<script>` with the test venv's Python (scripts/setup-venv.sh).
+pub(crate) fn interop(script: &str) -> Command {
+    let venv = std::env::var("LAKEHOUSE_VENV").unwrap_or_else(|_| "/var/tmp/lakehouse-venv".into());
+    let mut command = Command::new(format!("{venv}/bin/python"));
+    command.arg(format!(
+        "{}/../../scripts/interop/{script}",
+        lakehouse_testkit::crate_dir().display()
+    ));
+    command
+}
+
+/// Run an [`interop`] command; a missing venv says how to make it.
+pub(crate) fn run_interop(command: &mut Command) -> Output {
+    command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?} ({e}): run scripts/setup-venv.sh"))
+}
+
 /// Run `lakehouse <args>` on `store`, expect success, return stdout.
 pub(crate) fn ok(store: &str, args: &[&str]) -> String {
     let output = run(lakehouse(store, &[]).args(args));

@@ -5,21 +5,11 @@
 //! A memory written over MCP is found by Mem0's client (`mem0ai`) and the reverse, and the CLI
 //! lists both; one written through the CLI is found over MCP.
 
-use crate::ok;
 use crate::serve::{TOKEN, sigterm, start};
+use crate::{interop, ok, run_interop};
 
 fn client(args: &[&str]) -> serde_json::Value {
-    let venv = std::env::var("LAKEHOUSE_VENV").unwrap_or_else(|_| "/var/tmp/lakehouse-venv".into());
-    let python = format!("{venv}/bin/python");
-    let script = format!(
-        "{}/../../scripts/interop/mcp_client.py",
-        lakehouse_testkit::crate_dir().display()
-    );
-    let output = std::process::Command::new(&python)
-        .arg(&script)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {python} ({e}): run scripts/setup-venv.sh"));
+    let output = run_interop(interop("mcp_client.py").args(args));
     assert!(
         output.status.success(),
         "mcp_client.py {args:?} failed:\n{}\n{}",

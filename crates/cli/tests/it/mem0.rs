@@ -5,27 +5,20 @@
 //! through the CLI, where the same memories are `fact` records of the `mem0/...` namespaces.
 
 use crate::serve::{TOKEN, sigterm, start};
-use crate::{lakehouse, run, stderr, stdout};
+use crate::{interop, lakehouse, run, run_interop, stderr, stdout};
 
 #[test]
 fn mem0_python_client_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("data").display().to_string();
     let (mut child, base) = start(&store, &[]);
-    let venv = std::env::var("LAKEHOUSE_VENV").unwrap_or_else(|_| "/var/tmp/lakehouse-venv".into());
-    let python = format!("{venv}/bin/python");
-    let script = format!(
-        "{}/../../scripts/interop/mem0_client.py",
-        lakehouse_testkit::crate_dir().display()
+    let output = run_interop(
+        interop("mem0_client.py")
+            .arg(&base)
+            .arg(TOKEN)
+            .env("MEM0_DIR", dir.path().join("mem0-dir"))
+            .env("MEM0_TELEMETRY", "False"),
     );
-    let output = std::process::Command::new(&python)
-        .arg(&script)
-        .arg(&base)
-        .arg(TOKEN)
-        .env("MEM0_DIR", dir.path().join("mem0-dir"))
-        .env("MEM0_TELEMETRY", "False")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {python} ({e}): run scripts/setup-venv.sh"));
     sigterm(&child);
     let status = child.wait().unwrap();
     assert!(
