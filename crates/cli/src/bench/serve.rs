@@ -34,7 +34,7 @@ use tokio::task::block_in_place;
 
 use super::matrix::five_sources;
 use super::serve_peer::{Mem0Peer, PeerBatch};
-use super::serve_stats::{Side, median_and_spread, summary};
+use super::serve_stats::{Side, median_and_spread, process_cpu_seconds, summary};
 use crate::Globals;
 
 #[derive(Debug, Args)]
@@ -124,15 +124,31 @@ struct Setup {
     counter: AtomicUsize,
 }
 
-/// One batch: `total` requests of `op` on `concurrency` tasks; latencies in ms and wall time.
+/// What one batch measured.
+struct Batch {
+    latencies_ms: Vec<f64>,
+    seconds: f64,
+    /// CPU time of the whole process (client, server, library) over the batch.
+    cpu_seconds: Option<f64>,
+    errors: usize,
+}
+
+impl Batch {
+    fn summary(&mut self) -> Value {
+        summary(&mut self.latencies_ms, self.seconds, self.cpu_seconds)
+    }
+}
+
+/// One batch: `total` requests of `op` on `concurrency` tasks.
 async fn batch(
     setup: &Arc<Setup>,
     op: Op,
     server: bool,
     concurrency: usize,
     total: usize,
-) -> anyhow::Result<(Vec<f64>, f64, usize)> {
+) -> anyhow::Result<Batch> {
     let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = process_cpu_seconds();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
@@ -167,7 +183,16 @@ async fn batch(
         all.extend(lat);
         errors += e;
     }
-    Ok((all, started.elapsed().as_secs_f64(), errors))
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu_seconds = process_cpu_seconds()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
+    Ok(Batch {
+        latencies_ms: all,
+        seconds,
+        cpu_seconds,
+        errors,
+    })
 }
 
 fn namespace(server: bool) -> &'static str {
@@ -508,13 +533,13 @@ pub(crate) async fn run(_globals: &Globals, args: ServeBenchArgs) -> anyhow::Res
             let mut sides: [Vec<Value>; 3] = [Vec::new(), Vec::new(), Vec::new()];
             for _ in 0..args.repeats {
                 for server in [true, false] {
-                    let (mut lat, secs, errors) = batch(&setup, op, server, c, total).await?;
-                    total_errors += errors;
-                    sides[usize::from(!server)].push(summary(&mut lat, secs));
+                    let mut b = batch(&setup, op, server, c, total).await?;
+                    total_errors += b.errors;
+                    sides[usize::from(!server)].push(b.summary());
                 }
                 if let Some(p) = with_peer.as_deref_mut() {
                     let mut b = block_in_place(|| peer_batch(&setup, p, op, total))?;
-                    sides[2].push(summary(&mut b.latencies_ms, b.seconds));
+                    sides[2].push(summary(&mut b.latencies_ms, b.seconds, None));
                 }
             }
             let [server, floor, mem0] = sides.map(Side::of);
@@ -523,15 +548,17 @@ pub(crate) async fn run(_globals: &Globals, args: ServeBenchArgs) -> anyhow::Res
             };
             let ratio = server.rate / floor.rate.max(1e-9);
             outln!(
-                "{} c={c}: server {:.0} req/s (p50 {:.1} ms, p99 {:.1} ms, spread {:.0}%), in-process {:.0} req/s (p99 {:.1} ms, spread {:.0}%), ratio {ratio:.2}{}",
+                "{} c={c}: server {:.0} req/s (p50 {:.1} ms, p99 {:.1} ms, spread {:.0}%, {:.0} µs CPU), in-process {:.0} req/s (p99 {:.1} ms, spread {:.0}%, {:.0} µs CPU), ratio {ratio:.2}{}",
                 op.name(),
                 server.rate,
                 server.p50,
                 server.p99,
                 server.spread * 100.0,
+                server.cpu_us,
                 floor.rate,
                 floor.p99,
                 floor.spread * 100.0,
+                floor.cpu_us,
                 mem0.as_ref().map_or(String::new(), |m| format!(
                     "; Mem0 OSS {:.0} req/s (p50 {:.1} ms, p99 {:.1} ms, spread {:.0}%)",
                     m.rate,
@@ -561,19 +588,20 @@ pub(crate) async fn run(_globals: &Globals, args: ServeBenchArgs) -> anyhow::Res
         let total = args.requests.max(8 * c);
         let mut batches = Vec::new();
         for _ in 0..args.repeats {
-            let (mut lat, secs, errors) = batch(&setup, Op::Health, true, c, total).await?;
-            total_errors += errors;
-            batches.push(summary(&mut lat, secs));
+            let mut b = batch(&setup, Op::Health, true, c, total).await?;
+            total_errors += b.errors;
+            batches.push(b.summary());
         }
         let Some(side) = Side::of(batches) else {
             anyhow::bail!("no batch ran: --repeats must be at least 1");
         };
         outln!(
-            "GET /healthz c={c}: {:.0} req/s (p50 {:.2} ms, p99 {:.2} ms, spread {:.0}%)",
+            "GET /healthz c={c}: {:.0} req/s (p50 {:.2} ms, p99 {:.2} ms, spread {:.0}%, {:.0} µs CPU)",
             side.rate,
             side.p50,
             side.p99,
-            side.spread * 100.0
+            side.spread * 100.0,
+            side.cpu_us
         )?;
         round_trip.insert(c.to_string(), side.json());
     }
