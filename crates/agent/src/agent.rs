@@ -148,11 +148,23 @@ pub struct RunReport {
     pub calls: Vec<CallTrace>,
     /// The harness's check of the answer, when one was given (`Err` says why it failed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub check: Option<Result<(), String>>,
+    pub check: Option<Result<(), CheckFailed>>,
 }
 
 /// A deterministic check of an answer and its citations; `Err` says why it fails.
-pub type Check<'a> = dyn Fn(&str, &[String]) -> Result<(), String> + Sync + 'a;
+pub type Check<'a> = dyn Fn(&str, &[String]) -> Result<(), CheckFailed> + Sync + 'a;
+
+/// Why an answer failed the harness's check (serialised as the bare message).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[error("{0}")]
+#[serde(transparent)]
+pub struct CheckFailed(pub String);
+
+impl From<&str> for CheckFailed {
+    fn from(why: &str) -> Self {
+        CheckFailed(why.to_string())
+    }
+}
 
 /// An agent: a model, a workspace, an observer.
 #[derive(Debug, Clone)]
@@ -265,7 +277,7 @@ impl Agent {
         let accepted = outcome == Outcome::Accepted;
         let checked = match (check, &run.last) {
             (Some(check), Some(c)) if accepted => Some(check(&c.answer, &c.citations)),
-            (Some(_), _) => Some(Err("no accepted answer".to_string())),
+            (Some(_), _) => Some(Err(CheckFailed("no accepted answer".to_string()))),
             (None, _) => None,
         };
         if let Some(result) = &checked {

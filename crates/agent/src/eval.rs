@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::AgentError;
-use crate::agent::{Agent, Outcome, RunReport};
+use crate::agent::{Agent, CheckFailed, Outcome, RunReport};
 use crate::observer::Decision;
 
 /// A task file.
@@ -95,12 +95,13 @@ impl TaskFile {
 
 impl Expect {
     /// Whether `answer` with `citations` passes, and if not, why.
-    pub fn check(&self, answer: &str, citations: &[String]) -> Result<(), String> {
+    pub fn check(&self, answer: &str, citations: &[String]) -> Result<(), CheckFailed> {
+        let fail = |why: String| Err(CheckFailed(why));
         if !self.cites_any.is_empty() && !self.cites_any.iter().any(|id| citations.contains(id)) {
-            return Err(format!("cites none of {:?}", self.cites_any));
+            return fail(format!("cites none of {:?}", self.cites_any));
         }
         if let Some(missing) = self.cites_all.iter().find(|id| !citations.contains(id)) {
-            return Err(format!("does not cite {missing}"));
+            return fail(format!("does not cite {missing}"));
         }
         let lower = answer.to_lowercase();
         if let Some(missing) = self
@@ -108,12 +109,12 @@ impl Expect {
             .iter()
             .find(|s| !lower.contains(&s.to_lowercase()))
         {
-            return Err(format!("does not contain {missing:?}"));
+            return fail(format!("does not contain {missing:?}"));
         }
         if let Some(r) = &self.regex {
-            let re = regex::Regex::new(r).map_err(|e| e.to_string())?;
+            let re = regex::Regex::new(r).map_err(|e| CheckFailed(e.to_string()))?;
             if !re.is_match(answer) {
-                return Err(format!("does not match /{r}/"));
+                return fail(format!("does not match /{r}/"));
             }
         }
         Ok(())
@@ -308,12 +309,14 @@ mod tests {
             expect
                 .check("NVIDIA CORP is NVDA", &[])
                 .unwrap_err()
+                .0
                 .contains("cites none")
         );
         assert!(
             expect
                 .check("it is NVDA", &["companies:NVDA".into()])
                 .unwrap_err()
+                .0
                 .contains("nvidia")
         );
         for bad in [

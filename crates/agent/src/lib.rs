@@ -25,7 +25,7 @@ pub mod seal;
 pub mod session;
 pub mod tools;
 
-pub use agent::{Agent, AgentOptions, CallTrace, Check, Outcome, RunReport, Sealed};
+pub use agent::{Agent, AgentOptions, CallTrace, Check, CheckFailed, Outcome, RunReport, Sealed};
 pub use error::AgentError;
 pub use observer::{Candidate, Decision, Evidence, Observer, Verdict};
 pub use planner::{OFFLINE_ID, OfflinePlanner, open_model};

@@ -173,12 +173,24 @@ numbers match the evidence. Reply with one JSON object: {\"decision\": \"accept\
 \"reject\", \"unsupported_claims\": [strings], \"missing_citations\": [strings], \"feedback\": \
 \"what to fix\"}.";
 
+/// Why the LLM reviewer gave no verdict (the heuristic review stands in, naming this).
+#[derive(Debug, thiserror::Error)]
+enum ReviewError {
+    #[error(transparent)]
+    Model(#[from] lakehouse_models::ModelError),
+    #[error("not a verdict ({error}): {start}")]
+    NotAVerdict {
+        error: serde_json::Error,
+        start: String,
+    },
+}
+
 async fn llm(
     model: &dyn ChatModel,
     task: &str,
     candidate: &Candidate,
     evidence: &Evidence,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, ReviewError> {
     let mut shown = String::new();
     for result in &evidence.results {
         if shown.len() > 12_000 {
@@ -201,7 +213,7 @@ async fn llm(
         temperature: Some(0.0),
         ..ChatRequest::default()
     };
-    let response = model.chat(&request).await.map_err(|e| e.to_string())?;
+    let response = model.chat(&request).await?;
     let text = response.message.content.trim();
     let text = text
         .strip_prefix("```json")
@@ -217,11 +229,9 @@ async fn llm(
         #[serde(default)]
         feedback: String,
     }
-    let raw: Raw = serde_json::from_str(text).map_err(|e| {
-        format!(
-            "not a verdict ({e}): {}",
-            text.chars().take(120).collect::<String>()
-        )
+    let raw: Raw = serde_json::from_str(text).map_err(|e| ReviewError::NotAVerdict {
+        error: e,
+        start: text.chars().take(120).collect(),
     })?;
     Ok(Verdict {
         decision: raw.decision,

@@ -69,30 +69,43 @@ pub(crate) fn encode(index: &HnswIndex) -> Vec<u8> {
     out
 }
 
+/// What is wrong with an index's bytes (it becomes [`AnnError::Corrupt`](crate::AnnError)).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct FormatError(pub(crate) String);
+
+/// A [`FormatError`] from a message with `format!` arguments.
+macro_rules! bad {
+    ($($arg:tt)*) => {
+        $crate::format::FormatError(format!($($arg)*))
+    };
+}
+pub(crate) use bad;
+
 struct Reader<'a> {
     buf: &'a [u8],
 }
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], String> {
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], FormatError> {
         if self.buf.len() < n {
-            return Err(format!("truncated in the {what}"));
+            return Err(bad!("truncated in the {what}"));
         }
         let (head, rest) = self.buf.split_at(n);
         self.buf = rest;
         Ok(head)
     }
 
-    fn u8(&mut self, what: &str) -> Result<u8, String> {
+    fn u8(&mut self, what: &str) -> Result<u8, FormatError> {
         Ok(self.take(1, what)?[0])
     }
 
-    fn u32(&mut self, what: &str) -> Result<u32, String> {
+    fn u32(&mut self, what: &str) -> Result<u32, FormatError> {
         let b = self.take(4, what)?;
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 
-    fn u64(&mut self, what: &str) -> Result<u64, String> {
+    fn u64(&mut self, what: &str) -> Result<u64, FormatError> {
         let b = self.take(8, what)?;
         let mut a = [0u8; 8];
         a.copy_from_slice(b);
@@ -101,15 +114,15 @@ impl<'a> Reader<'a> {
 
     /// `count` items of `size` bytes, checked against what is left before anything is
     /// allocated (a damaged count must not ask for terabytes).
-    fn items(&mut self, count: usize, size: usize, what: &str) -> Result<&'a [u8], String> {
+    fn items(&mut self, count: usize, size: usize, what: &str) -> Result<&'a [u8], FormatError> {
         let bytes = count
             .checked_mul(size)
             .filter(|&b| b <= self.buf.len())
-            .ok_or_else(|| format!("truncated in the {what} ({count} expected)"))?;
+            .ok_or_else(|| bad!("truncated in the {what} ({count} expected)"))?;
         self.take(bytes, what)
     }
 
-    fn f32s(&mut self, count: usize, what: &str) -> Result<Vec<f32>, String> {
+    fn f32s(&mut self, count: usize, what: &str) -> Result<Vec<f32>, FormatError> {
         Ok(self
             .items(count, 4, what)?
             .chunks_exact(4)
@@ -119,40 +132,40 @@ impl<'a> Reader<'a> {
 }
 
 /// Read an index back; `Err` says what is wrong with the bytes.
-pub(crate) fn decode(bytes: &[u8]) -> Result<HnswIndex, String> {
+pub(crate) fn decode(bytes: &[u8]) -> Result<HnswIndex, FormatError> {
     let mut r = Reader { buf: bytes };
     if r.take(MAGIC.len(), "header").ok() != Some(MAGIC.as_slice()) {
-        return Err("not a lakehouse HNSW index (bad magic)".into());
+        return Err(bad!("not a lakehouse HNSW index (bad magic)"));
     }
     let dim = r.u32("header")? as usize;
     let m = r.u32("header")? as usize;
     let ef_construction = r.u32("header")? as usize;
     let ef_search = r.u32("header")? as usize;
     if dim == 0 || dim > 65_536 {
-        return Err(format!("implausible dimension {dim}"));
+        return Err(bad!("implausible dimension {dim}"));
     }
     if !(2..=MAX_M).contains(&m)
         || !(1..=MAX_EF).contains(&ef_construction)
         || !(1..=MAX_EF).contains(&ef_search)
     {
-        return Err(format!(
+        return Err(bad!(
             "implausible parameters m={m} ef_construction={ef_construction} ef_search={ef_search}"
         ));
     }
     let quantization = match r.u8("header")? {
         0 => Quantization::F32,
         1 => Quantization::Sq8,
-        other => return Err(format!("unknown vector kind {other}")),
+        other => return Err(bad!("unknown vector kind {other}")),
     };
     let has_scale = match r.u8("header")? {
         0 => false,
         1 if quantization == Quantization::Sq8 => true,
-        other => return Err(format!("bad scale flag {other}")),
+        other => return Err(bad!("bad scale flag {other}")),
     };
     r.take(2, "header")?;
-    let n = usize::try_from(r.u64("header")?).map_err(|_| "node count overflows".to_string())?;
+    let n = usize::try_from(r.u64("header")?).map_err(|_| bad!("node count overflows"))?;
     if n > u32::MAX as usize {
-        return Err(format!("{n} nodes (at most 2^32)"));
+        return Err(bad!("{n} nodes (at most 2^32)"));
     }
     let fitted_on = usize::try_from(r.u64("header")?).unwrap_or(usize::MAX);
     let entry = r.u32("header")?;
@@ -174,15 +187,15 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<HnswIndex, String> {
         .map(|&d| match d {
             0 => Ok(false),
             1 => Ok(true),
-            other => Err(format!("bad deletion flag {other}")),
+            other => Err(bad!("bad deletion flag {other}")),
         })
-        .collect::<Result<Vec<bool>, String>>()?;
+        .collect::<Result<Vec<bool>, FormatError>>()?;
     let levels = r.items(n, 1, "levels")?.to_vec();
     if let Some(l) = levels.iter().find(|&&l| l > MAX_LEVEL) {
-        return Err(format!("node level {l} (at most {MAX_LEVEL})"));
+        return Err(bad!("node level {l} (at most {MAX_LEVEL})"));
     }
     let vectors = r.f32s(
-        n.checked_mul(dim).ok_or("vector count overflows")?,
+        n.checked_mul(dim).ok_or(bad!("vector count overflows"))?,
         "vectors",
     )?;
     let scale = if has_scale {
@@ -197,7 +210,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<HnswIndex, String> {
     // allocating link rows for them.
     let least: usize = levels.iter().map(|&l| (usize::from(l) + 1) * 4).sum();
     if r.buf.len() < least {
-        return Err(format!(
+        return Err(bad!(
             "truncated in the links: {} bytes left, at least {least} needed",
             r.buf.len()
         ));
@@ -210,7 +223,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<HnswIndex, String> {
         for level in 0..=usize::from(levels[node as usize]) {
             let count = r.u32("links")? as usize;
             if count > graph.max_links(level) {
-                return Err(format!(
+                return Err(bad!(
                     "node {node} has {count} links on level {level} (at most {})",
                     graph.max_links(level)
                 ));
@@ -221,13 +234,13 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<HnswIndex, String> {
                 .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                 .collect();
             if let Some(bad) = links.iter().find(|&&l| l as usize >= n) {
-                return Err(format!("node {node} links to node {bad} of {n}"));
+                return Err(bad!("node {node} links to node {bad} of {n}"));
             }
             if let Some(bad) = links
                 .iter()
                 .find(|&&l| usize::from(levels[l as usize]) < level)
             {
-                return Err(format!(
+                return Err(bad!(
                     "node {node} links on level {level} to node {bad}, which is not on it"
                 ));
             }
@@ -235,23 +248,23 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<HnswIndex, String> {
         }
     }
     if !r.buf.is_empty() {
-        return Err(format!("{} bytes after the end of the index", r.buf.len()));
+        return Err(bad!("{} bytes after the end of the index", r.buf.len()));
     }
     if n > 0 {
         if entry as usize >= n || levels[entry as usize] != entry_level {
-            return Err(format!(
+            return Err(bad!(
                 "entry point {entry} at level {entry_level} is not a node of that level"
             ));
         }
         graph.set_entry(entry, entry_level);
     } else if entry != NO_ENTRY {
-        return Err("an empty index with an entry point".into());
+        return Err(bad!("an empty index with an entry point"));
     }
 
     let mut nodes = HashMap::with_capacity(n);
     for (node, (&key, &gone)) in keys.iter().zip(&deleted).enumerate() {
         if !gone && nodes.insert(key, node as u32).is_some() {
-            return Err(format!("key {key} is live twice"));
+            return Err(bad!("key {key} is live twice"));
         }
     }
     let sq8 = scale.map(|s| {

@@ -212,9 +212,9 @@ impl HnswIndex {
 
     /// Load an index saved by [`VectorIndex::to_bytes`]; `path` names it in errors.
     pub fn from_bytes(bytes: &[u8], path: &str) -> Result<Self, AnnError> {
-        format::decode(bytes).map_err(|message| AnnError::Corrupt {
+        format::decode(bytes).map_err(|e| AnnError::Corrupt {
             path: path.to_string(),
-            message,
+            message: e.to_string(),
         })
     }
 }

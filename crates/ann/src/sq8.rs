@@ -12,6 +12,7 @@
 //! around zero (|x| < 0.3 for MiniLM), which a fixed `×127` scale would map onto a few dozen
 //! levels.
 
+use crate::format::{FormatError, bad};
 use crate::kernels::CODE_LANES;
 
 /// The fitted scale of every dimension.
@@ -56,9 +57,9 @@ impl Sq8 {
     }
 
     /// A scale read back from a file; `Err` names what is wrong with it.
-    pub(crate) fn from_parts(lo: Vec<f32>, step: Vec<f32>) -> Result<Self, String> {
+    pub(crate) fn from_parts(lo: Vec<f32>, step: Vec<f32>) -> Result<Self, FormatError> {
         if lo.len() != step.len() || lo.is_empty() {
-            return Err(format!(
+            return Err(bad!(
                 "quantizer with {} offsets and {} steps",
                 lo.len(),
                 step.len()
@@ -67,9 +68,10 @@ impl Sq8 {
         if let Some(d) =
             (0..lo.len()).find(|&d| !lo[d].is_finite() || !step[d].is_finite() || step[d] <= 0.0)
         {
-            return Err(format!(
+            return Err(bad!(
                 "quantizer dimension {d} has offset {} and step {}",
-                lo[d], step[d]
+                lo[d],
+                step[d]
             ));
         }
         let stride = stride(lo.len());

@@ -91,6 +91,12 @@ pub enum VectordError {
     /// Arrow failed.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
+    /// A corpus needs a query vector that was never made (a bug, reported per corpus).
+    #[error("no query vector for this corpus's embedder")]
+    NoQueryVector,
+    /// The search of one corpus panicked (the others still answer).
+    #[error("the search of this corpus panicked")]
+    SearchPanicked,
     /// A blocking worker panicked or was cancelled.
     #[error("worker stopped: {0}")]
     Worker(#[from] tokio::task::JoinError),
@@ -134,7 +140,9 @@ impl VectordError {
             | Self::Bm25(_)
             | Self::Parquet(_)
             | Self::Arrow(_)
-            | Self::Worker(_) => Fault::Internal,
+            | Self::Worker(_)
+            | Self::NoQueryVector
+            | Self::SearchPanicked => Fault::Internal,
         }
     }
 }

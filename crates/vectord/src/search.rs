@@ -165,27 +165,31 @@ struct Answer {
 /// One corpus to search: its view (or why it could not be opened) and the query vector of its
 /// embedder (or why there is none).
 struct Job {
-    view: Result<Arc<CorpusView>, String>,
-    query_vector: Option<Result<Arc<Vec<f32>>, String>>,
+    view: Result<Arc<CorpusView>, CorpusError>,
+    query_vector: Option<Result<Arc<Vec<f32>>, CorpusError>>,
     load_ms: f64,
 }
 
+/// Why one corpus did not answer; shared, since one embedder's failure is every corpus's
+/// that needs it. It is reported in that corpus's status, not as the call's error.
+type CorpusError = Arc<VectordError>;
+
 impl Job {
-    /// Search this corpus; `Err` is the message reported for it.
+    /// Search this corpus; `Err` is what is reported for it.
     fn run(
         self,
         query: &str,
         filters: &[(String, String)],
         mode: Mode,
         depth: usize,
-    ) -> Result<(Answer, f64), String> {
+    ) -> Result<(Answer, f64), CorpusError> {
         let started = Instant::now();
         let view = self.view?;
         let query_vector = match (mode, self.query_vector) {
             (Mode::Bm25, _) => None,
             (_, Some(Ok(v))) => Some(v),
             (_, Some(Err(e))) => return Err(e),
-            (_, None) => return Err("no query vector".to_string()),
+            (_, None) => return Err(Arc::new(VectordError::NoQueryVector)),
         };
         let search = || {
             check_filters(&view, filters)?;
@@ -200,7 +204,7 @@ impl Job {
             };
             Ok::<_, VectordError>((vector, bm25))
         };
-        let (vector, bm25) = search().map_err(|e| e.to_string())?;
+        let (vector, bm25) = search().map_err(Arc::new)?;
         let took_ms = self.load_ms + started.elapsed().as_secs_f64() * 1000.0;
         Ok((Answer { view, vector, bm25 }, took_ms))
     }
@@ -275,7 +279,7 @@ impl Corpora {
             let e = &v.manifest.embedder;
             format!("{}\n{}\n{}", e.spec, e.id, e.dim)
         };
-        let mut query_vectors: HashMap<String, Result<Arc<Vec<f32>>, String>> = HashMap::new();
+        let mut query_vectors: HashMap<String, Result<Arc<Vec<f32>>, CorpusError>> = HashMap::new();
         if request.mode != Mode::Bm25 {
             for (view, _) in &opened {
                 let Ok(view) = view else { continue };
@@ -292,7 +296,7 @@ impl Corpora {
                     Ok::<_, VectordError>(Arc::new(v.pop().unwrap_or_default()))
                 }
                 .await
-                .map_err(|e| e.to_string());
+                .map_err(Arc::new);
                 query_vectors.insert(key, result);
             }
         }
@@ -313,7 +317,7 @@ impl Corpora {
                     .ok()
                     .and_then(|v| query_vectors.get(&embedder_key(v)).cloned());
                 Job {
-                    view: view.map_err(|e| e.to_string()),
+                    view: view.map_err(Arc::new),
                     query_vector: qv,
                     load_ms,
                 }
@@ -322,14 +326,15 @@ impl Corpora {
         let query = request.query.clone();
         let filters = request.filters.clone();
         let mode = request.mode;
-        let results: Vec<Result<(Answer, f64), String>> = tokio::task::spawn_blocking(move || {
-            fanout::run_all(
-                jobs,
-                move |job: Job| job.run(&query, &filters, mode, depth),
-                || Err("the search of this corpus panicked".to_string()),
-            )
-        })
-        .await?;
+        let results: Vec<Result<(Answer, f64), CorpusError>> =
+            tokio::task::spawn_blocking(move || {
+                fanout::run_all(
+                    jobs,
+                    move |job: Job| job.run(&query, &filters, mode, depth),
+                    || Err(Arc::new(VectordError::SearchPanicked)),
+                )
+            })
+            .await?;
 
         // 4. Fuse.
         let mut statuses = Vec::new();
@@ -368,7 +373,7 @@ impl Corpora {
                 }
                 Err(error) => statuses.push(CorpusStatus {
                     corpus: (*name).clone(),
-                    error: Some(error),
+                    error: Some(error.to_string()),
                     candidates: 0,
                     took_ms: 0.0,
                 }),

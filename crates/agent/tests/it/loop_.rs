@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use lakehouse_agent::{AgentOptions, Decision, Observer, OfflinePlanner, Outcome};
+use lakehouse_agent::{AgentOptions, CheckFailed, Decision, Observer, OfflinePlanner, Outcome};
 use lakehouse_memory::{Action, Draft, Kind};
 use lakehouse_models::chat::{Scripted, ScriptedModel};
 use lakehouse_models::{Message, Role, ToolCall};
@@ -119,7 +119,7 @@ async fn offline_cold_then_warm_seals_and_replays_a_playbook() {
     assert_eq!(checked.outcome, Outcome::Accepted);
     assert_eq!(
         checked.check,
-        Some(Err("does not cite permits:P999".to_string()))
+        Some(Err(CheckFailed("does not cite permits:P999".to_string())))
     );
     assert!(checked.sealed.is_none());
     assert_eq!(f.workspace.memory.get(&sealed.id).unwrap().failure_count, 1);
