@@ -3,19 +3,19 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::{ADMIN, READER, call, permits, server};
+use crate::{ADMIN, READER, call, get, permits, server};
 
 #[tokio::test]
 async fn health_readiness_docs_and_metrics() {
     let (_dir, app) = server(|_| {}).await;
     for path in ["/healthz", "/readyz"] {
-        let a = call(&app, "GET", path, None, None).await;
+        let a = get(&app, path, None).await;
         assert_eq!(
             (a.status, a.body["status"].clone()),
             (StatusCode::OK, json!("ok"))
         );
     }
-    let doc = call(&app, "GET", "/v1/openapi.json", None, None).await;
+    let doc = get(&app, "/v1/openapi.json", None).await;
     assert_eq!(doc.status, StatusCode::OK);
     assert!(
         doc.body["openapi"].as_str().unwrap().starts_with("3.1"),
@@ -34,11 +34,11 @@ async fn health_readiness_docs_and_metrics() {
         );
     }
     assert!(doc.body["components"]["schemas"]["SqlBody"].is_object());
-    let docs = call(&app, "GET", "/docs", None, None).await;
+    let docs = get(&app, "/docs", None).await;
     assert_eq!(docs.status, StatusCode::OK);
     assert!(docs.text.contains("<code>/v1/sql</code>") && docs.text.contains("read-only"));
-    call(&app, "GET", "/v1/datasets", Some(READER), None).await;
-    let metrics = call(&app, "GET", "/metrics", None, None).await;
+    get(&app, "/v1/datasets", Some(READER)).await;
+    let metrics = get(&app, "/metrics", None).await;
     assert_eq!(metrics.status, StatusCode::OK);
     assert!(
         metrics.text.contains(
@@ -66,10 +66,10 @@ async fn health_readiness_docs_and_metrics() {
 async fn datasets_and_sql() {
     let (_dir, app) = server(|_| {}).await;
     permits(&app, "permits").await;
-    let list = call(&app, "GET", "/v1/datasets", Some(READER), None).await;
+    let list = get(&app, "/v1/datasets", Some(READER)).await;
     assert_eq!(list.body[0]["name"], "permits");
     assert_eq!(list.body[0]["rows"], 100);
-    let d = call(&app, "GET", "/v1/datasets/permits", Some(READER), None).await;
+    let d = get(&app, "/v1/datasets/permits", Some(READER)).await;
     let originals: Vec<&str> = d.body["columns"]
         .as_array()
         .unwrap()
@@ -77,14 +77,7 @@ async fn datasets_and_sql() {
         .filter_map(|c| c["original_name"].as_str())
         .collect();
     assert!(originals.contains(&"PERMIT#"), "{}", d.text);
-    let h = call(
-        &app,
-        "GET",
-        "/v1/datasets/permits/history",
-        Some(READER),
-        None,
-    )
-    .await;
+    let h = get(&app, "/v1/datasets/permits/history", Some(READER)).await;
     assert_eq!(h.body[0]["version"], 0, "{}", h.text);
 
     let q = call(
@@ -135,14 +128,14 @@ async fn datasets_and_sql() {
 
     // an upload in append mode adds a version; drop removes the dataset
     permits(&app, "permits").await;
-    let d = call(&app, "GET", "/v1/datasets/permits", Some(READER), None).await;
+    let d = get(&app, "/v1/datasets/permits", Some(READER)).await;
     assert_eq!(
         (d.body["version"].clone(), d.body["rows"].clone()),
         (json!(1), json!(200))
     );
     let dropped = call(&app, "DELETE", "/v1/datasets/permits", Some(ADMIN), None).await;
     assert_eq!(dropped.status, StatusCode::OK, "{}", dropped.text);
-    let gone = call(&app, "GET", "/v1/datasets/permits", Some(READER), None).await;
+    let gone = get(&app, "/v1/datasets/permits", Some(READER)).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
 }
 
@@ -212,14 +205,7 @@ async fn corpora_jobs_and_matrix_search() {
     assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text);
     let id = started.body["id"].as_str().unwrap().to_string();
     // the SSE stream ends with the final status
-    let events = call(
-        &app,
-        "GET",
-        &format!("/v1/jobs/{id}/events"),
-        Some(READER),
-        None,
-    )
-    .await;
+    let events = get(&app, &format!("/v1/jobs/{id}/events"), Some(READER)).await;
     assert_eq!(events.status, StatusCode::OK);
     let last = events
         .text
@@ -230,10 +216,10 @@ async fn corpora_jobs_and_matrix_search() {
     let last: Value = serde_json::from_str(last).unwrap();
     assert_eq!(last["state"], "succeeded", "{}", events.text);
     assert_eq!(last["result"]["dataset"], "permits");
-    let job = call(&app, "GET", &format!("/v1/jobs/{id}"), Some(READER), None).await;
+    let job = get(&app, &format!("/v1/jobs/{id}"), Some(READER)).await;
     assert_eq!(job.body["state"], "succeeded");
     // the upload's ingest and the build
-    let jobs = call(&app, "GET", "/v1/jobs", Some(READER), None).await;
+    let jobs = get(&app, "/v1/jobs", Some(READER)).await;
     let kinds: Vec<&str> = jobs
         .body
         .as_array()
@@ -243,18 +229,11 @@ async fn corpora_jobs_and_matrix_search() {
         .collect();
     assert_eq!(kinds, ["ingest", "corpus_build"]);
 
-    let list = call(&app, "GET", "/v1/corpora", Some(READER), None).await;
+    let list = get(&app, "/v1/corpora", Some(READER)).await;
     assert_eq!(list.body.as_array().unwrap().len(), 1, "{}", list.text);
-    let m = call(&app, "GET", "/v1/corpora/permits", Some(READER), None).await;
+    let m = get(&app, "/v1/corpora/permits", Some(READER)).await;
     assert_eq!(m.status, StatusCode::OK, "{}", m.text);
-    let h = call(
-        &app,
-        "GET",
-        "/v1/corpora/permits/history",
-        Some(READER),
-        None,
-    )
-    .await;
+    let h = get(&app, "/v1/corpora/permits/history", Some(READER)).await;
     assert!(!h.body.as_array().unwrap().is_empty());
 
     let s = call(
@@ -365,14 +344,7 @@ async fn memory_operations() {
     assert_eq!(hits.body[0]["record"]["id"], id.as_str());
 
     let uri = |suffix: &str| format!("/v1/memory/records/{id}{suffix}");
-    let got = call(
-        &app,
-        "GET",
-        &uri(&format!("?namespace={ns}")),
-        Some(READER),
-        None,
-    )
-    .await;
+    let got = get(&app, &uri(&format!("?namespace={ns}")), Some(READER)).await;
     assert_eq!(
         got.body["content"], "count permits by ward with SQL",
         "{}",
@@ -407,12 +379,10 @@ async fn memory_operations() {
     assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text);
     assert!(again.message().contains(&tip), "{}", again.text);
 
-    let history = call(
+    let history = get(
         &app,
-        "GET",
         &uri(&format!("/history?namespace={ns}")),
         Some(READER),
-        None,
     )
     .await;
     assert_eq!(
@@ -441,21 +411,17 @@ async fn memory_operations() {
     )
     .await;
     assert_eq!(retired.status, StatusCode::OK, "{}", retired.text);
-    let live = call(
+    let live = get(
         &app,
-        "GET",
         &format!("/v1/memory/records?namespace={ns}&kind=playbook"),
         Some(READER),
-        None,
     )
     .await;
     assert_eq!(live.body.as_array().unwrap().len(), 0, "{}", live.text);
-    let all = call(
+    let all = get(
         &app,
-        "GET",
         &format!("/v1/memory/records?namespace={ns}&state=all"),
         Some(READER),
-        None,
     )
     .await;
     assert_eq!(all.body.as_array().unwrap().len(), 3, "{}", all.text);
@@ -468,12 +434,10 @@ async fn memory_operations() {
     )
     .await;
     assert_eq!(retired_again.status, StatusCode::CONFLICT);
-    let missing = call(
+    let missing = get(
         &app,
-        "GET",
         &format!("/v1/memory/records/nope?namespace={ns}"),
         Some(READER),
-        None,
     )
     .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
@@ -512,14 +476,7 @@ async fn journals_append_read_tail_stats_compact() {
     .await;
     assert_eq!(appended.status, StatusCode::OK, "{}", appended.text);
     assert_eq!(appended.body["ids"].as_array().unwrap().len(), 3);
-    let read = call(
-        &app,
-        "GET",
-        "/v1/journals/audit/events?limit=2",
-        Some(READER),
-        None,
-    )
-    .await;
+    let read = get(&app, "/v1/journals/audit/events?limit=2", Some(READER)).await;
     assert_eq!(
         read.body["events"].as_array().unwrap().len(),
         2,
@@ -528,12 +485,10 @@ async fn journals_append_read_tail_stats_compact() {
     );
     assert_eq!(read.body["events"][0]["data"], json!({"n": 1}));
     let cursor = read.body["cursor"].as_str().unwrap().to_string();
-    let rest = call(
+    let rest = get(
         &app,
-        "GET",
         &format!("/v1/journals/audit/events?since={cursor}"),
         Some(READER),
-        None,
     )
     .await;
     assert_eq!(
@@ -543,7 +498,7 @@ async fn journals_append_read_tail_stats_compact() {
         rest.text
     );
     assert_eq!(rest.body["events"][0]["data"], "three");
-    let stats = call(&app, "GET", "/v1/journals/audit/stats", Some(READER), None).await;
+    let stats = get(&app, "/v1/journals/audit/stats", Some(READER)).await;
     assert_eq!(stats.body["events"], 3, "{}", stats.text);
     let compacted = call(
         &app,
@@ -554,12 +509,10 @@ async fn journals_append_read_tail_stats_compact() {
     )
     .await;
     assert_eq!(compacted.status, StatusCode::OK, "{}", compacted.text);
-    let bad_cursor = call(
+    let bad_cursor = get(
         &app,
-        "GET",
         "/v1/journals/audit/events?since=garbage",
         Some(READER),
-        None,
     )
     .await;
     assert_eq!(
@@ -627,14 +580,7 @@ async fn agent_runs_sessions_and_replay() {
         run.text
     );
 
-    let events = call(
-        &app,
-        "GET",
-        &format!("/v1/sessions/{session}"),
-        Some(READER),
-        None,
-    )
-    .await;
+    let events = get(&app, &format!("/v1/sessions/{session}"), Some(READER)).await;
     assert_eq!(events.status, StatusCode::OK, "{}", events.text);
     let kinds: Vec<&str> = events
         .body
@@ -647,7 +593,7 @@ async fn agent_runs_sessions_and_replay() {
         kinds.contains(&"start") && kinds.contains(&"tool"),
         "{kinds:?}"
     );
-    let sessions = call(&app, "GET", "/v1/sessions", Some(READER), None).await;
+    let sessions = get(&app, "/v1/sessions", Some(READER)).await;
     assert_eq!(
         sessions.body["rows"].as_array().unwrap().len(),
         1,
@@ -667,14 +613,7 @@ async fn agent_runs_sessions_and_replay() {
     .await;
     assert!(started.status.is_success(), "{}", started.text);
     let job = started.body["id"].as_str().unwrap().to_string();
-    let live = call(
-        &app,
-        "GET",
-        &format!("/v1/agent/runs/{job}/events"),
-        Some(READER),
-        None,
-    )
-    .await;
+    let live = get(&app, &format!("/v1/agent/runs/{job}/events"), Some(READER)).await;
     assert_eq!(live.status, StatusCode::OK, "{}", live.text);
     let streamed: Vec<Value> = live
         .text
@@ -690,17 +629,10 @@ async fn agent_runs_sessions_and_replay() {
     assert_eq!(names.first(), Some(&"start"), "{}", live.text);
     assert_eq!(names.last(), Some(&"outcome"), "{}", live.text);
     // the stream ended with the run, so the job has its report
-    let done = call(&app, "GET", &format!("/v1/jobs/{job}"), Some(READER), None).await;
+    let done = get(&app, &format!("/v1/jobs/{job}"), Some(READER)).await;
     assert_eq!(done.body["state"], "succeeded", "{}", done.text);
     let session = done.body["result"]["session"].as_str().unwrap().to_string();
-    let archived = call(
-        &app,
-        "GET",
-        &format!("/v1/sessions/{session}"),
-        Some(READER),
-        None,
-    )
-    .await;
+    let archived = get(&app, &format!("/v1/sessions/{session}"), Some(READER)).await;
     assert_eq!(archived.status, StatusCode::OK, "{}", archived.text);
     assert_eq!(
         &Value::Array(streamed),
@@ -708,23 +640,9 @@ async fn agent_runs_sessions_and_replay() {
         "live events = the archive"
     );
     // a late reader gets the whole run again
-    let again = call(
-        &app,
-        "GET",
-        &format!("/v1/agent/runs/{job}/events"),
-        Some(READER),
-        None,
-    )
-    .await;
+    let again = get(&app, &format!("/v1/agent/runs/{job}/events"), Some(READER)).await;
     assert_eq!(again.text, live.text);
-    let unknown = call(
-        &app,
-        "GET",
-        "/v1/agent/runs/job-999999/events",
-        Some(READER),
-        None,
-    )
-    .await;
+    let unknown = get(&app, "/v1/agent/runs/job-999999/events", Some(READER)).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.text);
 
     let replayed = call(
@@ -737,9 +655,9 @@ async fn agent_runs_sessions_and_replay() {
     .await;
     assert_eq!(replayed.status, StatusCode::OK, "{}", replayed.text);
     assert_eq!(replayed.body["state"], "succeeded", "{}", replayed.text);
-    let missing = call(&app, "GET", "/v1/sessions/s0-0000", Some(READER), None).await;
+    let missing = get(&app, "/v1/sessions/s0-0000", Some(READER)).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
-    let bad = call(&app, "GET", "/v1/sessions/..%2Fx", Some(READER), None).await;
+    let bad = get(&app, "/v1/sessions/..%2Fx", Some(READER)).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     let empty = call(
         &app,

@@ -6,22 +6,19 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::json;
 
-use crate::{ADMIN, READER, TEAM_A, call, send, server};
+use crate::{ADMIN, READER, TEAM_A, call, get, send, server};
 
 #[tokio::test]
 async fn tokens_missing_wrong_or_out_of_scope() {
     let (_dir, app) = server(|_| {}).await;
-    let none = call(&app, "GET", "/v1/datasets", None, None).await;
+    let none = get(&app, "/v1/datasets", None).await;
     assert_eq!(none.status, StatusCode::UNAUTHORIZED);
     assert_eq!(none.code(), "unauthorized");
     let wrong = call(&app, "GET", "/v1/datasets", Some("not-a-token"), None).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert!(!wrong.text.contains("not-a-token"), "{}", wrong.text);
     // health, readiness and the docs need no token
-    assert_eq!(
-        call(&app, "GET", "/healthz", None, None).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(get(&app, "/healthz", None).await.status, StatusCode::OK);
 
     let draft = json!({"namespace": "team_b/x", "drafts": [{"kind": "pathway", "content": "c"}]});
     let reader_writes = call(
@@ -178,14 +175,7 @@ async fn oversized_malformed_and_misshapen_bodies() {
         empty_content.text
     );
     // nothing was written by any of them
-    let list = call(
-        &app,
-        "GET",
-        "/v1/memory/records?state=all",
-        Some(READER),
-        None,
-    )
-    .await;
+    let list = get(&app, "/v1/memory/records?state=all", Some(READER)).await;
     assert_eq!(list.body, json!([]), "{}", list.text);
 }
 
@@ -237,7 +227,7 @@ async fn bad_names_are_refused_before_the_store_is_touched() {
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .collect();
     assert_eq!(outside, ["data"], "{outside:?}");
-    let unknown_route = call(&app, "GET", "/v1/nothing", Some(ADMIN), None).await;
+    let unknown_route = get(&app, "/v1/nothing", Some(ADMIN)).await;
     assert_eq!(unknown_route.status, StatusCode::NOT_FOUND);
     assert_eq!(unknown_route.code(), "not_found");
     let wrong_method = call(&app, "DELETE", "/v1/sql", Some(ADMIN), None).await;
@@ -268,13 +258,11 @@ async fn per_token_rate_limit_answers_429_with_retry_after() {
     .await;
     for _ in 0..2 {
         assert_eq!(
-            call(&app, "GET", "/v1/datasets", Some(READER), None)
-                .await
-                .status,
+            get(&app, "/v1/datasets", Some(READER)).await.status,
             StatusCode::OK
         );
     }
-    let limited = call(&app, "GET", "/v1/datasets", Some(READER), None).await;
+    let limited = get(&app, "/v1/datasets", Some(READER)).await;
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = limited.headers["retry-after"]
         .to_str()
@@ -284,9 +272,7 @@ async fn per_token_rate_limit_answers_429_with_retry_after() {
     assert!((1..=2).contains(&retry), "{retry}");
     // another token has its own budget
     assert_eq!(
-        call(&app, "GET", "/v1/datasets", Some(ADMIN), None)
-            .await
-            .status,
+        get(&app, "/v1/datasets", Some(ADMIN)).await.status,
         StatusCode::OK
     );
 }

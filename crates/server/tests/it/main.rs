@@ -113,6 +113,11 @@ pub(crate) async fn call(
     send(app, request.body(body).unwrap()).await
 }
 
+/// `GET uri` with `token`.
+pub(crate) async fn get(app: &Router, uri: &str, token: Option<&str>) -> Answer {
+    call(app, "GET", uri, token, None).await
+}
+
 /// `PUT` raw bytes.
 pub(crate) async fn put_bytes(app: &Router, uri: &str, token: &str, bytes: &'static str) -> Answer {
     let request = Request::builder()
