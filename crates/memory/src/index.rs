@@ -80,9 +80,22 @@ impl Indexes {
             .collect())
     }
 
-    /// The `n` best records by BM25 among those `keep` admits.
+    /// Whether every record added is searchable (BM25 additions wait for [`make_current`]).
+    ///
+    /// [`make_current`]: Indexes::make_current
+    pub(crate) fn is_current(&self) -> bool {
+        self.lexical.pending == 0
+    }
+
+    /// Make every record added searchable.
+    pub(crate) fn make_current(&mut self) -> Result<(), MemoryError> {
+        self.lexical.commit()
+    }
+
+    /// The `n` best records by BM25 among those `keep` admits (of those added before the last
+    /// [`make_current`](Indexes::make_current)).
     pub(crate) fn lexical_search(
-        &mut self,
+        &self,
         query: &str,
         n: usize,
         keep: &dyn Fn(u64) -> bool,
@@ -91,7 +104,7 @@ impl Indexes {
     }
 }
 
-/// BM25 over the search text, in RAM; additions become visible at the next search.
+/// BM25 over the search text, in RAM; additions become searchable when committed.
 struct Lexical {
     writer: IndexWriter,
     reader: IndexReader,
@@ -139,17 +152,21 @@ impl Lexical {
         Ok(())
     }
 
-    fn search(
-        &mut self,
-        query: &str,
-        n: usize,
-        keep: &dyn Fn(u64) -> bool,
-    ) -> Result<Vec<(u64, f32)>, MemoryError> {
+    fn commit(&mut self) -> Result<(), MemoryError> {
         if self.pending > 0 {
             self.writer.commit()?;
             self.reader.reload()?;
             self.pending = 0;
         }
+        Ok(())
+    }
+
+    fn search(
+        &self,
+        query: &str,
+        n: usize,
+        keep: &dyn Fn(u64) -> bool,
+    ) -> Result<Vec<(u64, f32)>, MemoryError> {
         let (parsed, _errors) = self.parser.parse_query_lenient(query);
         Ok(lakehouse_vectord::bm25::top_keys(
             &self.reader.searcher(),

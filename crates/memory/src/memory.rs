@@ -2,12 +2,10 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use lakehouse_models::Embedder;
 use lakehouse_store::{Clock, SystemClock, Timestamp};
-use lakehouse_vectord::Fusion;
-use lakehouse_vectord::fusion::fuse;
 use object_store::ObjectStore;
 
 use crate::MemoryError;
@@ -16,7 +14,7 @@ use crate::index::Indexes;
 use crate::log::Log;
 use crate::namespace::validate_namespace;
 use crate::record::{Draft, Record};
-use crate::search::{BOOST, ListFilter, MemoryHit, MemoryQuery, matches};
+use crate::search::{ListFilter, MemoryHit, MemoryQuery, search_in};
 use crate::state::{Anomaly, State, record_id, record_key};
 
 /// The most operations one batch commits.
@@ -93,7 +91,9 @@ struct Inner {
 ///   becomes an UPDATE); one that is not fails with [`MemoryError::Conflict`] saying why.
 ///   Nothing is merged silently.
 /// - Reads (GET, LIST, HISTORY, SEARCH) answer from the state this handle has folded; call
-///   [`refresh`](Memory::refresh) to pick up other writers' commits.
+///   [`refresh`](Memory::refresh) to pick up other writers' commits. Readers share the handle:
+///   searches run side by side, and only folding in a commit or building and committing the
+///   search indexes holds it alone.
 /// - Content never changes in place: REVISE makes a new version and stamps the old one
 ///   `superseded_at` / `superseded_by`; RETIRE stamps `retired_at` and a reason. SEARCH returns
 ///   live tips only (neither superseded nor retired); `as_of` answers as of a past time.
@@ -103,7 +103,7 @@ pub struct Memory {
     options: MemoryOptions,
     writer: String,
     embedder: Option<(Arc<dyn Embedder>, EmbedderInfo)>,
-    inner: Mutex<Inner>,
+    inner: RwLock<Inner>,
     write: tokio::sync::Mutex<()>,
     last_snapshot: AtomicU64,
     damaged_snapshots: Vec<String>,
@@ -139,7 +139,7 @@ impl Memory {
             writer: format!("{:016x}", rand::random::<u64>()),
             embedder: None,
             last_snapshot: AtomicU64::new(state.seq),
-            inner: Mutex::new(Inner {
+            inner: RwLock::new(Inner {
                 state,
                 indexes: None,
             }),
@@ -162,7 +162,7 @@ impl Memory {
             id: embedder.id().to_string(),
             dim: embedder.dim(),
         };
-        if let Some(recorded) = &self.lock().state.embedder
+        if let Some(recorded) = &self.read().state.embedder
             && (recorded.id != info.id || recorded.dim != info.dim)
         {
             return Err(MemoryError::EmbedderMismatch {
@@ -184,35 +184,41 @@ impl Memory {
 
     /// The embedder the namespace was written with (`None` before its first write).
     pub fn recorded_embedder(&self) -> Option<EmbedderInfo> {
-        self.lock().state.embedder.clone()
+        self.read().state.embedder.clone()
     }
 
     /// The last commit folded in (0 for an empty namespace).
     pub fn seq(&self) -> u64 {
-        self.lock().state.seq
+        self.read().state.seq
     }
 
     /// Number of records in every state.
     pub fn len(&self) -> usize {
-        self.lock().state.len()
+        self.read().state.len()
     }
 
     /// True when the namespace has no records.
     pub fn is_empty(&self) -> bool {
-        self.lock().state.is_empty()
+        self.read().state.is_empty()
     }
 
     /// Problems found folding the stored events (empty for a healthy namespace), and snapshots
     /// that could not be decoded and were skipped.
     pub fn anomalies(&self) -> (Vec<Anomaly>, Vec<String>) {
         (
-            self.lock().state.anomalies.clone(),
+            self.read().state.anomalies.clone(),
             self.damaged_snapshots.clone(),
         )
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    /// The state for reading; readers (searches included) share it.
+    fn read(&self) -> RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The state for folding in a commit or bringing the indexes up to date.
+    fn exclusive(&self) -> RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|p| p.into_inner())
     }
 
     fn embedder(&self) -> Result<&(Arc<dyn Embedder>, EmbedderInfo), MemoryError> {
@@ -234,7 +240,7 @@ impl Memory {
     async fn catch_up(&self) -> Result<u64, MemoryError> {
         let mut applied = 0;
         loop {
-            let next = self.lock().state.seq + 1;
+            let next = self.read().state.seq + 1;
             match self.log.read(next).await? {
                 Some(commit) => {
                     self.apply(&commit);
@@ -249,7 +255,7 @@ impl Memory {
     /// already stored, so nothing here may fail: an index that cannot take a record is dropped
     /// and rebuilt from the state at the next search.
     fn apply(&self, commit: &Commit) {
-        let mut inner = self.lock();
+        let mut inner = self.exclusive();
         let Inner { state, indexes } = &mut *inner;
         state.apply(commit);
         if let Some(built) = indexes.as_mut() {
@@ -278,7 +284,7 @@ impl Memory {
         let mut lost: Option<u64> = None;
         loop {
             let (commit, out) = {
-                let inner = self.lock();
+                let inner = self.read();
                 let state = &inner.state;
                 let seq = state.seq + 1;
                 let at = self.options.clock.now().max(state.at);
@@ -327,7 +333,7 @@ impl Memory {
 
     async fn maybe_snapshot(&self) {
         let (due, state) = {
-            let inner = self.lock();
+            let inner = self.read();
             let every = self
                 .options
                 .snapshot_every
@@ -349,7 +355,7 @@ impl Memory {
     pub async fn compact(&self) -> Result<u64, MemoryError> {
         let _writing = self.write.lock().await;
         self.catch_up().await?;
-        let state = self.lock().state.clone();
+        let state = self.read().state.clone();
         self.log.write_snapshot(&state).await?;
         self.last_snapshot.store(state.seq, Ordering::Relaxed);
         Ok(state.seq)
@@ -389,7 +395,7 @@ impl Memory {
         loop {
             // Embed every new workflow that no live record has (once per fingerprint).
             let missing: Vec<usize> = {
-                let inner = self.lock();
+                let inner = self.read();
                 let mut seen = std::collections::HashSet::new();
                 (0..drafts.len())
                     .filter(|&i| {
@@ -416,7 +422,7 @@ impl Memory {
                 })
                 .await?;
             if let Some(ids) = done {
-                let inner = self.lock();
+                let inner = self.read();
                 return ids
                     .into_iter()
                     .map(|(action, id)| {
@@ -441,7 +447,7 @@ impl Memory {
         draft.validate()?;
         {
             // Fail fast on what is wrong already, before embedding.
-            let inner = self.lock();
+            let inner = self.read();
             check_revisable(&inner.state, id, expected_version)?;
         }
         let embedding = self
@@ -563,13 +569,22 @@ impl Memory {
 
     /// GET: the record `id`, whatever its state (without its embedding).
     pub fn get(&self, id: &str) -> Result<Record, MemoryError> {
-        Ok(self.lock().state.require(id)?.clone().without_embedding())
+        Ok(self.read().state.require(id)?.clone().without_embedding())
+    }
+
+    /// When each of `ids` was written (`None` for an id the namespace does not hold), read under
+    /// one lock and without copying the records.
+    pub fn created_at(&self, ids: &[&str]) -> Vec<Option<Timestamp>> {
+        let inner = self.read();
+        ids.iter()
+            .map(|id| inner.state.get(id).map(|r| r.created_at))
+            .collect()
     }
 
     /// HISTORY: the chain of `id` from its root to its tip (as of `as_of`), from any member.
     /// A damaged chain (cycle, missing link, fork) is a [`MemoryError::CorruptChain`].
     pub fn history(&self, id: &str, as_of: Option<Timestamp>) -> Result<Vec<Record>, MemoryError> {
-        let chain = self.lock().state.history(id, as_of)?;
+        let chain = self.read().state.history(id, as_of)?;
         if chain.is_empty() {
             return Err(MemoryError::UnknownRecord {
                 namespace: self.namespace.clone(),
@@ -584,7 +599,7 @@ impl Memory {
 
     /// LIST: records passing `filter`, oldest first.
     pub fn list(&self, filter: &ListFilter) -> Vec<Record> {
-        self.lock()
+        self.read()
             .state
             .records()
             .filter(|r| filter.admits(r))
@@ -612,18 +627,49 @@ impl Memory {
         vector: &[f32],
     ) -> Result<Vec<MemoryHit>, MemoryError> {
         query.validate()?;
-        let mut inner = self.lock();
-        let Inner { state, indexes } = &mut *inner;
-        if state.is_empty() {
-            return Ok(Vec::new());
+        {
+            let inner = self.read();
+            if inner.state.is_empty() {
+                return Ok(Vec::new());
+            }
+            let dim = inner
+                .state
+                .embedder
+                .as_ref()
+                .map_or(vector.len(), |e| e.dim);
+            if vector.len() != dim {
+                return Err(MemoryError::InvalidInput(format!(
+                    "query vector has dimension {}, the namespace {dim}",
+                    vector.len()
+                )));
+            }
+            if inner.indexes.as_ref().is_some_and(Indexes::is_current) {
+                return search_in(&inner.state, inner.indexes.as_ref(), query, vector);
+            }
         }
-        let dim = state.embedder.as_ref().map_or(vector.len(), |e| e.dim);
-        if vector.len() != dim {
-            return Err(MemoryError::InvalidInput(format!(
-                "query vector has dimension {}, the namespace {dim}",
-                vector.len()
-            )));
+        // The indexes are missing (first search) or hold additions not yet searchable: the only
+        // step that needs the lock to itself. The search then runs beside other readers.
+        let mut inner = self.exclusive();
+        inner.prepare_indexes(vector.len(), self.options.index_threads)?;
+        drop(inner);
+        let inner = self.read();
+        if inner.indexes.is_some() {
+            return search_in(&inner.state, inner.indexes.as_ref(), query, vector);
         }
+        // a write between the two locks dropped the indexes (see `apply`): build them again
+        // and search without letting go of the lock
+        drop(inner);
+        let mut inner = self.exclusive();
+        inner.prepare_indexes(vector.len(), self.options.index_threads)?;
+        search_in(&inner.state, inner.indexes.as_ref(), query, vector)
+    }
+}
+
+impl Inner {
+    /// Build the indexes from the state if they are missing, and make every record they were
+    /// given searchable.
+    fn prepare_indexes(&mut self, dim: usize, threads: usize) -> Result<(), MemoryError> {
+        let Inner { state, indexes } = self;
         if indexes.is_none() {
             let docs: Vec<(u64, &[f32], String)> = state
                 .records()
@@ -633,43 +679,12 @@ impl Memory {
                         .map(|k| (k, r.embedding.as_slice(), r.draft.search_text()))
                 })
                 .collect();
-            *indexes = Some(Indexes::build(dim, &docs, self.options.index_threads)?);
+            *indexes = Some(Indexes::build(dim, &docs, threads)?);
         }
-        let Some(indexes) = indexes.as_mut() else {
-            return Ok(Vec::new());
-        };
-        let keep = |key: u64| {
-            state
-                .by_key(key)
-                .is_some_and(|r| r.live_at(query.as_of) && matches(r, query.kind, &query.filters))
-        };
-        let n = (query.k * 4).max(40);
-        let by_vector = indexes.vector_search(vector, n, &keep)?;
-        let by_text = indexes.lexical_search(&query.text, n, &keep)?;
-        let vector_scores: HashMap<u64, f32> = by_vector.iter().copied().collect();
-        let text_scores: HashMap<u64, f32> = by_text.iter().copied().collect();
-        let fused = fuse(&[by_vector, by_text], Fusion::default());
-        let mut hits: Vec<MemoryHit> = fused
-            .into_iter()
-            .filter_map(|(key, score)| {
-                let record = state.by_key(key)?;
-                let record = match query.as_of {
-                    Some(t) => record.as_of(t)?,
-                    None => record.clone(),
-                };
-                let merit = (record.replay_count as f32 - 1.0) + record.success_count as f32
-                    - record.failure_count as f32;
-                Some(MemoryHit {
-                    score: score + BOOST * (merit / 4.0).tanh(),
-                    vector_score: vector_scores.get(&key).copied(),
-                    lexical_score: text_scores.get(&key).copied(),
-                    record: record.without_embedding(),
-                })
-            })
-            .collect();
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
-        hits.truncate(query.k);
-        Ok(hits)
+        match indexes {
+            Some(built) => built.make_current(),
+            None => Ok(()),
+        }
     }
 }
 

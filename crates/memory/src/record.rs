@@ -368,6 +368,28 @@ impl Record {
     }
 
     /// Whether this record was a live tip at `t` (`None`: now).
+    /// What search's tie-breaking boost rewards, as of `t` (now when `None`): replays after the
+    /// first and successes, less failures. `None` if the record did not exist yet at `t`.
+    pub(crate) fn merit_at(&self, t: Option<Timestamp>) -> Option<f32> {
+        let (replays, successes, failures) = match t {
+            None => (self.replay_count, self.success_count, self.failure_count),
+            Some(t) if self.created_at > t => return None,
+            Some(t) => {
+                let replays = 1 + self.replays.iter().filter(|at| **at <= t).count() as u64;
+                let (good, bad) =
+                    self.outcomes
+                        .iter()
+                        .filter(|o| o.at <= t)
+                        .fold(
+                            (0, 0),
+                            |(g, b), o| if o.success { (g + 1, b) } else { (g, b + 1) },
+                        );
+                (replays, good, bad)
+            }
+        };
+        Some((replays as f32 - 1.0) + successes as f32 - failures as f32)
+    }
+
     pub(crate) fn live_at(&self, t: Option<Timestamp>) -> bool {
         match t {
             None => self.is_live(),
@@ -390,6 +412,34 @@ impl Record {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn merit_at_counts_what_as_of_keeps() {
+        let at = |micros: i64| crate::time::format(Timestamp(1_700_000_000_000_000 + micros));
+        let record: Record = serde_json::from_value(json!({
+            "id": "m1", "namespace": "ns", "kind": "pathway", "content": "count permits",
+            "fingerprint": "f", "version": 1, "root_id": "m1", "created_at": at(0),
+            "replay_count": 3, "success_count": 2, "failure_count": 1,
+            "replays": [at(10), at(30)],
+            "outcomes": [
+                {"at": at(20), "success": true}, {"at": at(40), "success": false},
+                {"at": at(50), "success": true},
+            ],
+        }))
+        .unwrap();
+        assert_eq!(record.merit_at(None), Some(2.0 + 2.0 - 1.0));
+        assert_eq!(
+            record.merit_at(Some(Timestamp(1_700_000_000_000_000 - 1))),
+            None
+        );
+        for micros in [0, 10, 20, 30, 40, 50] {
+            let t = Timestamp(1_700_000_000_000_000 + micros);
+            let then = record.as_of(t).unwrap();
+            let want = (then.replay_count as f32 - 1.0) + then.success_count as f32
+                - then.failure_count as f32;
+            assert_eq!(record.merit_at(Some(t)), Some(want), "as of +{micros}");
+        }
+    }
 
     #[test]
     fn fingerprint_ignores_key_order_and_whitespace_only() {

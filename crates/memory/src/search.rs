@@ -1,10 +1,16 @@
 //! Queries over a namespace: SEARCH (hybrid, live tips only, as-of) and LIST.
 
+use std::collections::HashMap;
+
 use lakehouse_store::Timestamp;
+use lakehouse_vectord::Fusion;
+use lakehouse_vectord::fusion::fuse;
 use serde::{Deserialize, Serialize};
 
 use crate::MemoryError;
+use crate::index::Indexes;
 use crate::record::{Kind, Record};
+use crate::state::State;
 
 /// The most hits one search returns.
 pub const MAX_K: usize = 1000;
@@ -162,4 +168,53 @@ pub fn parse_filter(text: &str) -> Result<(String, String), MemoryError> {
             "filter {text:?} is not key=value"
         ))),
     }
+}
+
+/// SEARCH over indexes that are built: hybrid candidates, fused, boosted, the best `k` copied out.
+pub(crate) fn search_in(
+    state: &State,
+    indexes: Option<&Indexes>,
+    query: &MemoryQuery,
+    vector: &[f32],
+) -> Result<Vec<MemoryHit>, MemoryError> {
+    let Some(indexes) = indexes else {
+        return Ok(Vec::new());
+    };
+    let keep = |key: u64| {
+        state
+            .by_key(key)
+            .is_some_and(|r| r.live_at(query.as_of) && matches(r, query.kind, &query.filters))
+    };
+    let n = (query.k * 4).max(40);
+    let by_vector = indexes.vector_search(vector, n, &keep)?;
+    let by_text = indexes.lexical_search(&query.text, n, &keep)?;
+    let vector_scores: HashMap<u64, f32> = by_vector.iter().copied().collect();
+    let text_scores: HashMap<u64, f32> = by_text.iter().copied().collect();
+    let fused = fuse(&[by_vector, by_text], Fusion::default());
+    // rank every candidate first, then copy out only the k returned
+    let mut ranked: Vec<(f32, u64, &Record)> = fused
+        .into_iter()
+        .filter_map(|(key, score)| {
+            let record = state.by_key(key)?;
+            let merit = record.merit_at(query.as_of)?;
+            Some((score + BOOST * (merit / 4.0).tanh(), key, record))
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+    ranked.truncate(query.k);
+    Ok(ranked
+        .into_iter()
+        .filter_map(|(score, key, record)| {
+            let record = match query.as_of {
+                Some(t) => record.as_of(t)?,
+                None => record.clone(),
+            };
+            Some(MemoryHit {
+                score,
+                vector_score: vector_scores.get(&key).copied(),
+                lexical_score: text_scores.get(&key).copied(),
+                record: record.without_embedding(),
+            })
+        })
+        .collect())
 }

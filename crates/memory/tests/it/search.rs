@@ -160,3 +160,53 @@ async fn hybrid_search_over_live_tips_with_filters_boost_and_as_of() {
         .unwrap();
     assert!(empty.is_empty());
 }
+
+/// Searches share the handle with each other and with a writer: none fails, and every write is
+/// found by the search that follows its acknowledgement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn searches_beside_a_writer_see_each_acknowledged_write() {
+    let store: Arc<dyn ObjectStore> = Arc::clone(lakehouse_testkit::memory_store().object_store());
+    let (_clock, options) = clock();
+    let memory = Arc::new(crate::open(&store, "agent/concurrent", options).await);
+    memory
+        .upsert(Draft::new(
+            Kind::Fact,
+            "seed record so searches have something",
+        ))
+        .await
+        .unwrap();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let searchers: Vec<_> = (0..4)
+        .map(|i| {
+            let (memory, done) = (Arc::clone(&memory), Arc::clone(&done));
+            tokio::spawn(async move {
+                let mut searches = 0;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) || searches == 0 {
+                    let hits = memory
+                        .search(&MemoryQuery::new(format!("record about topic {i}")))
+                        .await
+                        .unwrap();
+                    assert!(!hits.is_empty());
+                    searches += 1;
+                    tokio::task::yield_now().await;
+                }
+                searches
+            })
+        })
+        .collect();
+    for n in 0..40 {
+        let content = format!("written record {n} about topic {}", n * 7);
+        let written = memory
+            .upsert(Draft::new(Kind::Fact, content.clone()))
+            .await
+            .unwrap()
+            .record;
+        let hits = memory.search(&MemoryQuery::new(content)).await.unwrap();
+        assert_eq!(hits[0].record.id, written.id, "write {n} not found next");
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    for searcher in searchers {
+        assert!(searcher.await.unwrap() > 0);
+    }
+    assert_eq!(memory.len(), 41);
+}
