@@ -57,6 +57,11 @@ impl Entity {
             .collect()
     }
 
+    /// The entity's fields, in the order of [`FIELDS`].
+    pub(crate) fn into_fields(self) -> [Option<String>; 4] {
+        self.0
+    }
+
     /// The entity's fields as Mem0 returns them (`"user_id": "alice"` or `null`).
     pub(crate) fn json_fields(&self, out: &mut serde_json::Map<String, Value>) {
         for (f, v) in FIELDS.iter().zip(&self.0) {

@@ -28,7 +28,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/reset", post(reset))
 }
 
-type Answer = Result<Json<Value>, ApiError>;
+type Answer<T = Value> = Result<Json<T>, ApiError>;
 
 /// Mem0's `MemoryCreate`. Ignored: `expiration_date`, `memory_type`, `prompt`.
 #[derive(Debug, Deserialize)]
@@ -93,7 +93,7 @@ async fn get_memory(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
-) -> Answer {
+) -> Answer<ops::MemoryObject> {
     Ok(Json(ops::get(&state, &caller, &id).await?))
 }
 
@@ -161,7 +161,7 @@ async fn search(
     State(state): State<AppState>,
     caller: Caller,
     Body(body): Body<SearchBody>,
-) -> Answer {
+) -> Answer<ops::SearchResults> {
     let (mut pattern, metadata) = pattern_of(body.filters.as_ref())?;
     for (field, value) in [
         ("user_id", &body.user_id),

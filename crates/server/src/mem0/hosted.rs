@@ -32,7 +32,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/v2/entities/{kind}/{name}/", delete(delete_entity))
 }
 
-type Answer = Result<Json<Value>, ApiError>;
+type Answer<T = Value> = Result<Json<T>, ApiError>;
 
 /// `MemoryClient` reads `org_id` and `project_id` (both must be set) and `user_email`.
 async fn ping(caller: Caller) -> Json<Value> {
@@ -108,7 +108,8 @@ async fn get_all(
     }
     let all = ops::list(&state, &caller, &pattern, metadata).await?;
     let count = all.len();
-    let results: Vec<Value> = all.into_iter().skip((page - 1) * size).take(size).collect();
+    let results: Vec<ops::MemoryObject> =
+        all.into_iter().skip((page - 1) * size).take(size).collect();
     let link = |p: usize| format!("/v3/memories/?page={p}&page_size={size}");
     Ok(Json(json!({
         "count": count,
@@ -133,7 +134,7 @@ async fn search(
     State(state): State<AppState>,
     caller: Caller,
     Body(body): Body<SearchBody>,
-) -> Answer {
+) -> Answer<ops::SearchResults> {
     let (pattern, mut metadata) = pattern_of(body.filters.as_ref())?;
     if let Some(extra) = &body.metadata {
         let (_, more) = pattern_of(Some(&Value::Object(extra.clone())))?;
@@ -158,7 +159,7 @@ async fn get_memory(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
-) -> Answer {
+) -> Answer<ops::MemoryObject> {
     Ok(Json(ops::get(&state, &caller, &id).await?))
 }
 
@@ -174,7 +175,7 @@ async fn update(
     caller: Caller,
     PathParams(id): PathParams<String>,
     Body(body): Body<UpdateBody>,
-) -> Answer {
+) -> Answer<ops::MemoryObject> {
     let update = Update {
         text: body.text,
         metadata: body.metadata,

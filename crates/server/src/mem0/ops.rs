@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use lakehouse::memory::{
     Action, Draft, DraftPatch, Kind, ListFilter, MemoryQuery, Record, StateFilter, time,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::entity::{Entity, FIELDS, Match, Pattern, memory_id, meta_key, parse_memory_id};
@@ -174,34 +174,69 @@ fn user_metadata(metadata: &BTreeMap<String, String>) -> Value {
     }
 }
 
+/// A memory as Mem0 returns it, written straight to the response (no JSON tree in between:
+/// search answers carry up to `top_k` of these).
+#[derive(Debug, Serialize)]
+pub(crate) struct MemoryObject {
+    id: String,
+    memory: String,
+    hash: String,
+    metadata: Value,
+    categories: [String; 0],
+    app_id: Option<String>,
+    user_id: Option<String>,
+    agent_id: Option<String>,
+    run_id: Option<String>,
+    session_id: Option<String>,
+    created_at: String,
+    updated_at: Option<String>,
+    expiration_date: Option<String>,
+    version: u32,
+    namespace: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    score: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    score_breakdown: Option<ScoreBreakdown>,
+}
+
+/// A search hit's scores: vector similarity, BM25 and the fused score it was ranked by.
+#[derive(Debug, Serialize)]
+struct ScoreBreakdown {
+    semantic: Option<f32>,
+    bm25: Option<f32>,
+    fused: f32,
+}
+
+/// A search's answer.
+#[derive(Debug, Serialize)]
+pub(crate) struct SearchResults {
+    results: Vec<MemoryObject>,
+}
+
 /// A record as a Mem0 memory object (`root_created` is when its chain began).
-fn memory_object(namespace: &str, tip: &Record, root_created: Option<String>) -> Value {
-    let entity = Entity::of_record(namespace, &tip.draft.metadata);
+fn memory_object(namespace: &str, tip: &Record, root_created: Option<String>) -> MemoryObject {
+    let [app_id, user_id, agent_id, run_id] =
+        Entity::of_record(namespace, &tip.draft.metadata).into_fields();
     let created = time::format(tip.created_at);
-    let mut out = Map::new();
-    out.insert("id".into(), memory_id(namespace, &tip.root_id).into());
-    out.insert("memory".into(), tip.draft.content.clone().into());
-    out.insert("hash".into(), tip.fingerprint.clone().into());
-    out.insert("metadata".into(), user_metadata(&tip.draft.metadata));
-    out.insert("categories".into(), json!([]));
-    entity.json_fields(&mut out);
-    out.insert("session_id".into(), out["run_id"].clone());
-    out.insert(
-        "created_at".into(),
-        root_created.unwrap_or_else(|| created.clone()).into(),
-    );
-    out.insert(
-        "updated_at".into(),
-        if tip.version > 1 {
-            created.into()
-        } else {
-            Value::Null
-        },
-    );
-    out.insert("expiration_date".into(), Value::Null);
-    out.insert("version".into(), tip.version.into());
-    out.insert("namespace".into(), namespace.into());
-    Value::Object(out)
+    MemoryObject {
+        id: memory_id(namespace, &tip.root_id),
+        memory: tip.draft.content.clone(),
+        hash: tip.fingerprint.clone(),
+        metadata: user_metadata(&tip.draft.metadata),
+        categories: [],
+        session_id: run_id.clone(),
+        app_id,
+        user_id,
+        agent_id,
+        run_id,
+        updated_at: (tip.version > 1).then(|| created.clone()),
+        created_at: root_created.unwrap_or(created),
+        expiration_date: None,
+        version: tip.version,
+        namespace: namespace.to_string(),
+        score: None,
+        score_breakdown: None,
+    }
 }
 
 /// The live tip of the chain behind a Mem0 id, with its namespace (404 when it was deleted).
@@ -225,7 +260,11 @@ async fn tip(
 }
 
 /// GET one memory.
-pub(crate) async fn get(state: &AppState, caller: &Principal, id: &str) -> Result<Value, ApiError> {
+pub(crate) async fn get(
+    state: &AppState,
+    caller: &Principal,
+    id: &str,
+) -> Result<MemoryObject, ApiError> {
     let (namespace, tip, created) = tip(state, caller, Scope::Read, id).await?;
     Ok(memory_object(&namespace, &tip, Some(created)))
 }
@@ -243,7 +282,7 @@ pub(crate) async fn update(
     caller: &Principal,
     id: &str,
     update: Update,
-) -> Result<Value, ApiError> {
+) -> Result<MemoryObject, ApiError> {
     if update.text.is_none() && update.metadata.is_none() {
         return Err(ApiError::bad_input("give `text` or `metadata` to update"));
     }
@@ -437,7 +476,7 @@ pub(crate) async fn search(
     pattern: &Pattern,
     metadata: Vec<(String, String)>,
     top_k: Option<usize>,
-) -> Result<Value, ApiError> {
+) -> Result<SearchResults, ApiError> {
     if query.trim().is_empty() {
         return Err(ApiError::bad_input("query is empty"));
     }
@@ -454,22 +493,25 @@ pub(crate) async fn search(
         let memory = state.memory(&namespace).await?;
         let mut q = MemoryQuery::new(query.trim()).with_k(k);
         q.filters.clone_from(&metadata);
-        for hit in memory.search(&q).await? {
-            let created = memory
-                .get(&hit.record.root_id)
-                .map(|r| time::format(r.created_at))
-                .ok();
-            let mut object = memory_object(&namespace, &hit.record, created);
-            object["score"] = json!(hit.vector_score.unwrap_or(hit.score));
-            object["score_breakdown"] = json!({
-                "semantic": hit.vector_score, "bm25": hit.lexical_score, "fused": hit.score,
+        let found = memory.search(&q).await?;
+        let roots: Vec<&str> = found.iter().map(|h| h.record.root_id.as_str()).collect();
+        let began = memory.created_at(&roots);
+        for (hit, began) in found.iter().zip(began) {
+            let mut object = memory_object(&namespace, &hit.record, began.map(time::format));
+            object.score = Some(hit.vector_score.unwrap_or(hit.score));
+            object.score_breakdown = Some(ScoreBreakdown {
+                semantic: hit.vector_score,
+                bm25: hit.lexical_score,
+                fused: hit.score,
             });
             hits.push((hit.score, object));
         }
     }
     hits.sort_by(|a, b| b.0.total_cmp(&a.0));
     hits.truncate(k);
-    Ok(json!({"results": hits.into_iter().map(|(_, o)| o).collect::<Vec<_>>()}))
+    Ok(SearchResults {
+        results: hits.into_iter().map(|(_, o)| o).collect(),
+    })
 }
 
 /// The live memories of every namespace the pattern covers, oldest first.
@@ -478,7 +520,7 @@ pub(crate) async fn list(
     caller: &Principal,
     pattern: &Pattern,
     metadata: Vec<(String, String)>,
-) -> Result<Vec<Value>, ApiError> {
+) -> Result<Vec<MemoryObject>, ApiError> {
     caller.require(Scope::Read, &[])?;
     let mut out = Vec::new();
     for namespace in namespaces(state, caller, pattern).await? {
@@ -488,14 +530,13 @@ pub(crate) async fn list(
             filters: metadata.clone(),
             ..ListFilter::default()
         };
-        for record in memory.list(&filter) {
-            let created = memory
-                .get(&record.root_id)
-                .map(|r| time::format(r.created_at))
-                .ok();
+        let records = memory.list(&filter);
+        let roots: Vec<&str> = records.iter().map(|r| r.root_id.as_str()).collect();
+        let began = memory.created_at(&roots);
+        for (record, began) in records.iter().zip(began) {
             out.push((
                 record.created_at,
-                memory_object(&namespace, &record, created),
+                memory_object(&namespace, record, began.map(time::format)),
             ));
         }
     }
