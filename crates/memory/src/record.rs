@@ -376,14 +376,9 @@ impl Record {
             Some(t) if self.created_at > t => return None,
             Some(t) => {
                 let replays = 1 + self.replays.iter().filter(|at| **at <= t).count() as u64;
-                let (good, bad) =
-                    self.outcomes
-                        .iter()
-                        .filter(|o| o.at <= t)
-                        .fold(
-                            (0, 0),
-                            |(g, b), o| if o.success { (g + 1, b) } else { (g, b + 1) },
-                        );
+                let seen = self.outcomes.iter().filter(|o| o.at <= t);
+                let good = seen.clone().filter(|o| o.success).count() as u64;
+                let bad = seen.count() as u64 - good;
                 (replays, good, bad)
             }
         };
