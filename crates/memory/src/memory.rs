@@ -92,8 +92,8 @@ struct Inner {
 ///   Nothing is merged silently.
 /// - Reads (GET, LIST, HISTORY, SEARCH) answer from the state this handle has folded; call
 ///   [`refresh`](Memory::refresh) to pick up other writers' commits. Readers share the handle:
-///   searches run side by side, and only folding in a commit or building and committing the
-///   search indexes holds it alone.
+///   searches run side by side. Folding in a commit holds it alone, and so does a search
+///   that first has to build the search indexes or make new records searchable in them.
 /// - Content never changes in place: REVISE makes a new version and stamps the old one
 ///   `superseded_at` / `superseded_by`; RETIRE stamps `retired_at` and a reason. SEARCH returns
 ///   live tips only (neither superseded nor retired); `as_of` answers as of a past time.
@@ -643,48 +643,44 @@ impl Memory {
                     vector.len()
                 )));
             }
-            if inner.indexes.as_ref().is_some_and(Indexes::is_current) {
-                return search_in(&inner.state, inner.indexes.as_ref(), query, vector);
+            if let Some(indexes) = inner.indexes.as_ref().filter(|i| i.is_current()) {
+                return search_in(&inner.state, indexes, query, vector);
             }
         }
-        // The indexes are missing (first search) or hold additions not yet searchable: the only
-        // step that needs the lock to itself. The search then runs beside other readers.
+        // The indexes are missing (first search) or hold additions not yet searchable: bring
+        // them up to date and search with the lock to itself. Other searches share it.
         let mut inner = self.exclusive();
-        inner.prepare_indexes(vector.len(), self.options.index_threads)?;
-        drop(inner);
-        let inner = self.read();
-        if inner.indexes.is_some() {
-            return search_in(&inner.state, inner.indexes.as_ref(), query, vector);
-        }
-        // a write between the two locks dropped the indexes (see `apply`): build them again
-        // and search without letting go of the lock
-        drop(inner);
-        let mut inner = self.exclusive();
-        inner.prepare_indexes(vector.len(), self.options.index_threads)?;
-        search_in(&inner.state, inner.indexes.as_ref(), query, vector)
+        let (state, indexes) = inner.prepare_indexes(vector.len(), self.options.index_threads)?;
+        search_in(state, indexes, query, vector)
     }
 }
 
 impl Inner {
-    /// Build the indexes from the state if they are missing, and make every record they were
+    /// The indexes, built from the state if they are missing, with every record they were
     /// given searchable.
-    fn prepare_indexes(&mut self, dim: usize, threads: usize) -> Result<(), MemoryError> {
+    fn prepare_indexes(
+        &mut self,
+        dim: usize,
+        threads: usize,
+    ) -> Result<(&State, &Indexes), MemoryError> {
         let Inner { state, indexes } = self;
-        if indexes.is_none() {
-            let docs: Vec<(u64, &[f32], String)> = state
-                .records()
-                .filter(|r| r.embedding.len() == dim)
-                .filter_map(|r| {
-                    crate::state::key_of(&r.id)
-                        .map(|k| (k, r.embedding.as_slice(), r.draft.search_text()))
-                })
-                .collect();
-            *indexes = Some(Indexes::build(dim, &docs, threads)?);
-        }
-        match indexes {
-            Some(built) => built.make_current(),
-            None => Ok(()),
-        }
+        let built = match indexes.take() {
+            Some(built) => built,
+            None => {
+                let docs: Vec<(u64, &[f32], String)> = state
+                    .records()
+                    .filter(|r| r.embedding.len() == dim)
+                    .filter_map(|r| {
+                        crate::state::key_of(&r.id)
+                            .map(|k| (k, r.embedding.as_slice(), r.draft.search_text()))
+                    })
+                    .collect();
+                Indexes::build(dim, &docs, threads)?
+            }
+        };
+        let built = indexes.insert(built);
+        built.make_current()?;
+        Ok((state, built))
     }
 }
 

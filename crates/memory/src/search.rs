@@ -173,13 +173,10 @@ pub fn parse_filter(text: &str) -> Result<(String, String), MemoryError> {
 /// SEARCH over indexes that are built: hybrid candidates, fused, boosted, the best `k` copied out.
 pub(crate) fn search_in(
     state: &State,
-    indexes: Option<&Indexes>,
+    indexes: &Indexes,
     query: &MemoryQuery,
     vector: &[f32],
 ) -> Result<Vec<MemoryHit>, MemoryError> {
-    let Some(indexes) = indexes else {
-        return Ok(Vec::new());
-    };
     let keep = |key: u64| {
         state
             .by_key(key)
