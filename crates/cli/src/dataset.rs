@@ -117,6 +117,11 @@ pub(crate) struct IngestArgs {
     /// Reject fields (and JSON lines) longer than this many bytes.
     #[arg(long, default_value_t = 1 << 20)]
     max_field_bytes: usize,
+    /// Append the input even if this dataset already holds an append of the same bytes with
+    /// the same settings. Without it such a rerun writes no rows again (so retrying a failed
+    /// or interrupted ingest is safe) and only finishes what the earlier run left undone.
+    #[arg(long)]
+    again: bool,
 }
 
 fn one_byte(what: &str, text: &str) -> anyhow::Result<u8> {
@@ -151,7 +156,8 @@ fn ingest_options(args: &IngestArgs) -> anyhow::Result<IngestOptions> {
             TextUnitArg::File => TextUnit::File,
             TextUnitArg::Paragraph => TextUnit::Paragraph,
         })
-        .with_max_field_bytes(args.max_field_bytes);
+        .with_max_field_bytes(args.max_field_bytes)
+        .with_again(args.again);
     if let Some(format) = args.format {
         options = options.with_format(match format {
             FormatArg::Csv => Format::Csv,
@@ -201,6 +207,18 @@ pub(crate) async fn run(globals: &Globals, command: DatasetCommand) -> anyhow::R
             })?;
             if globals.json {
                 outln!("{}", serde_json::to_string(&report)?)?;
+            } else if report.repeated {
+                outln!(
+                    "'{}' already holds this input ({} rows from {} file(s), ingest {}): no rows written again (version {}); pass --again to append it once more",
+                    report.dataset,
+                    report.rows,
+                    report.files,
+                    report.ingest_id,
+                    report.version
+                )?;
+                if let Some(rejects) = &report.rejects_dataset {
+                    outln!("its {} malformed rows are in '{rejects}'", report.rejected)?;
+                }
             } else {
                 outln!(
                     "ingested {} rows from {} file(s) ({:.1} MB) into '{}' (version {}) in {:.2}s",

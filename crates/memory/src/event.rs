@@ -86,6 +86,11 @@ pub struct Commit {
     pub at: Timestamp,
     /// The writer (a random id per handle), for diagnosing conflicts.
     pub writer: String,
+    /// The operation's id, random per commit: a writer that meets commit `seq` already
+    /// stored after a put whose answer was lost knows by it that the commit is its own.
+    /// Empty in commits written before it existed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub op: String,
     /// The events.
     pub events: Vec<Event>,
 }

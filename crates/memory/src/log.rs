@@ -9,7 +9,9 @@
 //! a memory operation is valid or not depending on every earlier operation (revise only the
 //! tip, retire only once), so its writers need one order decided when they write. Commit `n+1`
 //! is created with a create-only put; of two writers racing for it exactly one wins, and the
-//! other learns of it from `AlreadyExists`, reads the new commit and decides again. Commits
+//! other learns of it from `AlreadyExists`, reads the new commit and decides again — unless the
+//! commit found carries its own operation id, which means an earlier attempt of its own put
+//! landed and only the answer was lost ([`create_once`]). Commits
 //! are never rewritten or deleted (they are the history `as_of` and audits read); snapshots
 //! only make opening fast, and a damaged one is skipped in favour of an older one or the
 //! commits.
@@ -19,7 +21,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt};
+
+use lakehouse_store::{Created, create_once};
 
 use crate::MemoryError;
 use crate::event::{Commit, FORMAT};
@@ -30,6 +34,13 @@ use crate::state::State;
 pub(crate) struct Log {
     store: Arc<dyn ObjectStore>,
     root: String,
+}
+
+/// The one field of a stored commit that says whose it is.
+#[derive(serde::Deserialize)]
+struct OpOnly {
+    #[serde(default)]
+    op: String,
 }
 
 /// A snapshot as stored.
@@ -79,27 +90,24 @@ impl Log {
         Ok(Some(commit))
     }
 
-    /// Create commit `commit.seq`; `false` when another writer created it first.
+    /// Create commit `commit.seq`; `false` when another writer created it first. A commit
+    /// already there with this one's operation id is this one, stored by an attempt whose
+    /// answer was lost: `true`.
     pub(crate) async fn create(&self, commit: &Commit) -> Result<bool, MemoryError> {
         let body = serde_json::to_vec(commit)
             .map_err(|e| MemoryError::InvalidInput(format!("cannot encode commit: {e}")))?;
-        let options = PutOptions {
-            mode: PutMode::Create,
-            ..PutOptions::default()
+        let is_ours = |found: &[u8]| {
+            !commit.op.is_empty()
+                && serde_json::from_slice::<OpOnly>(found).is_ok_and(|f| f.op == commit.op)
         };
-        match self
-            .store
-            .put_opts(
-                &self.commit_path(commit.seq),
-                PutPayload::from(body),
-                options,
-            )
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        let created = create_once(
+            self.store.as_ref(),
+            &self.commit_path(commit.seq),
+            Bytes::from(body),
+            is_ours,
+        )
+        .await?;
+        Ok(created == Created::Ours)
     }
 
     /// The newest snapshot that decodes, and the paths of newer ones that did not.
@@ -128,29 +136,22 @@ impl Log {
         Ok((None, damaged))
     }
 
-    /// Write the snapshot of `state` (create-only: an existing one for that commit is equal).
+    /// Write the snapshot of `state` (create-only: every snapshot of one commit holds the
+    /// same state, so one already there is as good as this one).
     pub(crate) async fn write_snapshot(&self, state: &State) -> Result<(), MemoryError> {
         let body = serde_json::to_vec(&Snapshot {
             v: FORMAT,
             state: state.clone(),
         })
         .map_err(|e| MemoryError::InvalidInput(format!("cannot encode snapshot: {e}")))?;
-        let options = PutOptions {
-            mode: PutMode::Create,
-            ..PutOptions::default()
-        };
-        match self
-            .store
-            .put_opts(
-                &self.snapshot_path(state.seq),
-                PutPayload::from(Bytes::from(body)),
-                options,
-            )
-            .await
-        {
-            Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        create_once(
+            self.store.as_ref(),
+            &self.snapshot_path(state.seq),
+            Bytes::from(body),
+            |_| true,
+        )
+        .await?;
+        Ok(())
     }
 }
 

@@ -104,7 +104,10 @@ pub struct Memory {
     writer: String,
     embedder: Option<(Arc<dyn Embedder>, EmbedderInfo)>,
     inner: RwLock<Inner>,
-    write: tokio::sync::Mutex<()>,
+    /// Held by the one write in flight; `true` while the outcome of this handle's last commit
+    /// is unknown (its put failed without saying whether it landed), so the next write catches
+    /// up before it decides.
+    write: tokio::sync::Mutex<bool>,
     last_snapshot: AtomicU64,
     damaged_snapshots: Vec<String>,
 }
@@ -143,7 +146,7 @@ impl Memory {
                 state,
                 indexes: None,
             }),
-            write: tokio::sync::Mutex::new(()),
+            write: tokio::sync::Mutex::new(false),
             damaged_snapshots,
         };
         memory.catch_up().await?;
@@ -233,8 +236,10 @@ impl Memory {
 
     /// Fold in commits other writers made since this handle last looked.
     pub async fn refresh(&self) -> Result<u64, MemoryError> {
-        let _writing = self.write.lock().await;
-        self.catch_up().await
+        let mut unsettled = self.write.lock().await;
+        let applied = self.catch_up().await?;
+        *unsettled = false;
+        Ok(applied)
     }
 
     async fn catch_up(&self) -> Result<u64, MemoryError> {
@@ -280,7 +285,11 @@ impl Memory {
         &self,
         decide: impl Fn(&State, u64, Timestamp) -> Result<Option<(Vec<Event>, T)>, MemoryError>,
     ) -> Result<Option<T>, MemoryError> {
-        let _writing = self.write.lock().await;
+        let mut unsettled = self.write.lock().await;
+        if *unsettled {
+            self.catch_up().await?;
+            *unsettled = false;
+        }
         let mut lost: Option<u64> = None;
         loop {
             let (commit, out) = {
@@ -316,11 +325,15 @@ impl Memory {
                     seq,
                     at,
                     writer: self.writer.clone(),
+                    op: format!("{:032x}", rand::random::<u128>()),
                     events,
                 };
                 (commit, out)
             };
-            if self.log.create(&commit).await? {
+            let created = self.log.create(&commit).await.inspect_err(|e| {
+                *unsettled = e.fault() == lakehouse_store::Fault::Unavailable;
+            })?;
+            if created {
                 self.apply(&commit);
                 self.maybe_snapshot().await;
                 return Ok(Some(out));
@@ -353,8 +366,9 @@ impl Memory {
     /// Write a snapshot of the current state now (opening reads it instead of the commits
     /// before it). Returns the commit it covers.
     pub async fn compact(&self) -> Result<u64, MemoryError> {
-        let _writing = self.write.lock().await;
+        let mut unsettled = self.write.lock().await;
         self.catch_up().await?;
+        *unsettled = false;
         let state = self.read().state.clone();
         self.log.write_snapshot(&state).await?;
         self.last_snapshot.store(state.seq, Ordering::Relaxed);

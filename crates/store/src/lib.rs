@@ -7,6 +7,8 @@
 //!   [`PrefixStore`] (re-exported from `object_store`) and [`FaultyStore`], which injects seeded
 //!   errors and latency for tests, [`SortedListing`], which lists in key order, and
 //!   [`MeteredStore`], which counts requests and errors (every opened store has one).
+//! - [`create_once`]: the create-only put every commit chain is written with, which tells a
+//!   write of ours whose answer was lost from another writer's.
 //! - [`journal`]: the write-once, batched append log that memory, agent sessions and the error
 //!   and trial journals are built on.
 //! - [`Clock`]: time is injected so that tests and replays are exact.
@@ -14,6 +16,7 @@
 //! This crate depends on no other Lakehouse crate.
 
 pub mod clock;
+mod create;
 mod error;
 mod fault;
 pub mod faulty;
@@ -23,6 +26,7 @@ mod sorted;
 mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use create::{Created, create_once};
 pub use error::StoreError;
 pub use fault::{Fault, object_store_fault};
 pub use faulty::{FaultConfig, FaultyStore, Op};

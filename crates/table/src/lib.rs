@@ -11,6 +11,7 @@
 //! - [`Tables::sql`] runs one query over the datasets it names, as of a version if asked.
 
 mod error;
+mod idempotent;
 mod ingest;
 mod names;
 mod output;

@@ -23,6 +23,7 @@ use object_store::path::Path;
 use url::Url;
 
 use crate::TableError;
+use crate::idempotent;
 use crate::ingest::{self, ORIGINAL_NAME_KEY, ReadSpec};
 use crate::names::{REJECTS_SUFFIX, check_dataset_name};
 use crate::raw::{CsvOptions, OnError, Reject, TextUnit};
@@ -93,6 +94,7 @@ pub struct IngestOptions {
     spec: ReadSpec,
     schema_spec: Option<String>,
     source_options: Vec<(String, String)>,
+    again: bool,
     progress: Option<Arc<dyn Fn(Progress) + Send + Sync>>,
 }
 
@@ -102,6 +104,7 @@ impl std::fmt::Debug for IngestOptions {
             .field("mode", &self.mode)
             .field("format", &self.format)
             .field("spec", &self.spec)
+            .field("again", &self.again)
             .finish()
     }
 }
@@ -155,6 +158,13 @@ impl IngestOptions {
         self.source_options = options.into_iter().collect();
         self
     }
+    /// Append input even when this dataset already holds an append of the same bytes with the
+    /// same settings (by default such a rerun is skipped, so that retrying a failed or
+    /// interrupted ingest never appends its rows twice).
+    pub fn with_again(mut self, again: bool) -> Self {
+        self.again = again;
+        self
+    }
     /// Called as sources are read.
     pub fn with_progress(mut self, progress: Arc<dyn Fn(Progress) + Send + Sync>) -> Self {
         self.progress = Some(progress);
@@ -175,6 +185,13 @@ pub struct IngestReport {
     pub rejected: usize,
     /// Where rejected rows went.
     pub rejects_dataset: Option<String>,
+    /// The ingest's id (the hash of its input and settings), in each commit's metadata and
+    /// Delta `txn`.
+    pub ingest_id: String,
+    /// The dataset already held this ingest (the same command run before, or an earlier
+    /// attempt whose answer was lost), so its rows were not written again; only what that
+    /// attempt left undone (its rejects) was.
+    pub repeated: bool,
     /// Files read.
     pub files: usize,
     /// Bytes read.
@@ -436,6 +453,11 @@ impl Tables {
             spec.schema = parse_schema_spec(schema)?;
         }
         let sources = source::collect(source, options.format, &options.source_options).await?;
+        let settings = format!(
+            "{:?} {:?} {:?} {:?}",
+            options.mode, options.format, spec, options.schema_spec
+        );
+        let id = idempotent::ingest_id(name, &settings, source, &sources, options.again);
         let total_bytes: u64 = sources.iter().map(|s| s.bytes.len() as u64).sum();
         let exists = self.exists(name).await?;
         let existing = if exists && options.mode == Mode::Append {
@@ -484,35 +506,48 @@ impl Tables {
                 .build()
                 .map_err(|e| TableError::delta(name, e))?
         };
-        let commit = CommitProperties::default().with_metadata([
-            ("lakehouse.source".to_string(), serde_json::json!(source)),
-            (
-                "lakehouse.rows".to_string(),
-                serde_json::json!(prepared.rows),
-            ),
-            (
-                "lakehouse.rejected".to_string(),
-                serde_json::json!(prepared.rejects.len()),
-            ),
-        ]);
-        let mut write = if prepared.batches.is_empty() {
-            table.write(vec![RecordBatch::new_empty(Arc::clone(&prepared.schema))])
-        } else {
-            table.write(prepared.batches)
+        let repeated = match options.mode {
+            _ if !exists => false,
+            Mode::Append => idempotent::holds(&table, name, &id).await?,
+            Mode::Overwrite => idempotent::is_newest(&table, name, &id).await?,
         };
-        write = write
-            .with_commit_properties(commit)
-            .with_save_mode(match options.mode {
-                Mode::Append => SaveMode::Append,
-                Mode::Overwrite => SaveMode::Overwrite,
-            });
-        if options.mode == Mode::Overwrite {
-            write = write.with_schema_mode(SchemaMode::Overwrite);
-        }
-        let table = write.await.map_err(|e| TableError::delta(name, e))?;
+        let table = if repeated {
+            tracing::info!(dataset = name, ingest = %id, "this input was ingested before; its rows are not written again");
+            table
+        } else {
+            let commit = CommitProperties::default()
+                .with_metadata([
+                    ("lakehouse.source".to_string(), serde_json::json!(source)),
+                    (
+                        "lakehouse.rows".to_string(),
+                        serde_json::json!(prepared.rows),
+                    ),
+                    (
+                        "lakehouse.rejected".to_string(),
+                        serde_json::json!(prepared.rejects.len()),
+                    ),
+                    (idempotent::INGEST_KEY.to_string(), serde_json::json!(id)),
+                ])
+                .with_application_transaction(idempotent::transaction(&id));
+            let mut write = if prepared.batches.is_empty() {
+                table.write(vec![RecordBatch::new_empty(Arc::clone(&prepared.schema))])
+            } else {
+                table.write(prepared.batches)
+            };
+            write = write
+                .with_commit_properties(commit)
+                .with_save_mode(match options.mode {
+                    Mode::Append => SaveMode::Append,
+                    Mode::Overwrite => SaveMode::Overwrite,
+                });
+            if options.mode == Mode::Overwrite {
+                write = write.with_schema_mode(SchemaMode::Overwrite);
+            }
+            write.await.map_err(|e| TableError::delta(name, e))?
+        };
         let rejected = prepared.rejects.len();
         let rejects_dataset = if rejected > 0 {
-            Some(self.write_rejects(name, prepared.rejects).await?)
+            Some(self.write_rejects(name, &id, prepared.rejects).await?)
         } else {
             None
         };
@@ -522,6 +557,8 @@ impl Tables {
             rows: prepared.rows,
             rejected,
             rejects_dataset,
+            ingest_id: id,
+            repeated,
             files,
             bytes: prepared.bytes,
             seconds: 0.0,
@@ -531,9 +568,19 @@ impl Tables {
         Ok(report)
     }
 
-    /// Append rejected rows, with why, to `<name>__rejects`.
-    async fn write_rejects(&self, name: &str, rejects: Vec<Reject>) -> Result<String, TableError> {
+    /// Append rejected rows, with why, to `<name>__rejects`, unless ingest `id` wrote them
+    /// there already.
+    async fn write_rejects(
+        &self,
+        name: &str,
+        id: &str,
+        rejects: Vec<Reject>,
+    ) -> Result<String, TableError> {
         let dataset = format!("{name}{REJECTS_SUFFIX}");
+        let table = self.open_or_create(&dataset).await?;
+        if table.version().is_some() && idempotent::holds(&table, &dataset, id).await? {
+            return Ok(dataset);
+        }
         let now = chrono::Utc::now().timestamp_micros();
         let schema = Arc::new(Schema::new(vec![
             Field::new("file", DataType::Utf8, false),
@@ -570,7 +617,15 @@ impl Tables {
                 ),
             ],
         )?;
-        self.append(&dataset, batch).await?;
+        let commit = CommitProperties::default()
+            .with_metadata([(idempotent::INGEST_KEY.to_string(), serde_json::json!(id))])
+            .with_application_transaction(idempotent::transaction(id));
+        table
+            .write(vec![batch])
+            .with_save_mode(SaveMode::Append)
+            .with_commit_properties(commit)
+            .await
+            .map_err(|e| TableError::delta(&dataset, e))?;
         Ok(dataset)
     }
 
@@ -579,20 +634,26 @@ impl Tables {
     /// table version. For records programs write (the agent's session log), not for ingesting
     /// files (use [`Tables::ingest`]).
     pub async fn append(&self, name: &str, batch: RecordBatch) -> Result<u64, TableError> {
-        check_dataset_name(name)?;
-        let table = if self.exists(name).await? {
-            self.open(name, None).await?
-        } else {
-            self.builder(name)?
-                .build()
-                .map_err(|e| TableError::delta(name, e))?
-        };
-        let table = table
+        let table = self
+            .open_or_create(name)
+            .await?
             .write(vec![batch])
             .with_save_mode(SaveMode::Append)
             .await
             .map_err(|e| TableError::delta(name, e))?;
         Ok(table.version().unwrap_or(0))
+    }
+
+    /// Dataset `name`, or a handle to create it with its first write.
+    async fn open_or_create(&self, name: &str) -> Result<DeltaTable, TableError> {
+        check_dataset_name(name)?;
+        if self.exists(name).await? {
+            self.open(name, None).await
+        } else {
+            self.builder(name)?
+                .build()
+                .map_err(|e| TableError::delta(name, e))
+        }
     }
 }
 

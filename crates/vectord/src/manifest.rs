@@ -9,9 +9,11 @@
 //! a crash leaves at most unreferenced segment files behind. The current version is the highest
 //! manifest present.
 
+use bytes::Bytes;
 use futures::TryStreamExt;
+use lakehouse_store::{Created, create_once};
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt};
 use serde::{Deserialize, Serialize};
 
 use crate::VectordError;
@@ -214,24 +216,16 @@ pub(crate) async fn write_manifest(
         path: manifest_path(&manifest.corpus, manifest.version).to_string(),
         message: e.to_string(),
     })?;
-    let options = PutOptions {
-        mode: PutMode::Create,
-        ..PutOptions::default()
-    };
-    match store
-        .put_opts(
-            &manifest_path(&manifest.corpus, manifest.version),
-            PutPayload::from(bytes),
-            options,
-        )
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(object_store::Error::AlreadyExists { .. }) => Err(VectordError::Conflict {
+    // Equal bytes are this writer's manifest, stored by an attempt whose answer was lost (were
+    // another writer's ever byte for byte the same, it would say exactly what ours says).
+    let path = manifest_path(&manifest.corpus, manifest.version);
+    let body = Bytes::from(bytes);
+    match create_once(store, &path, body.clone(), |found| found == body.as_ref()).await? {
+        Created::Ours => Ok(()),
+        Created::Theirs(_) => Err(VectordError::Conflict {
             corpus: manifest.corpus.clone(),
             version: manifest.version,
         }),
-        Err(e) => Err(e.into()),
     }
 }
 

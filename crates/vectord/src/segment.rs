@@ -7,7 +7,8 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use lakehouse_store::{Created, create_once};
+use object_store::{ObjectStore, ObjectStoreExt};
 use sha2::{Digest, Sha256};
 
 use crate::VectordError;
@@ -97,17 +98,19 @@ pub(crate) async fn put(
             bytes: bytes.len() as u64,
             sha256: sha256_hex(&bytes),
         });
-        let options = PutOptions {
-            mode: PutMode::Create,
-            ..PutOptions::default()
-        };
-        store
-            .put_opts(
-                &segment_file(corpus, id, name),
-                PutPayload::from(bytes),
-                options,
-            )
-            .await?;
+        // A lost answer to an earlier attempt leaves our own bytes there; anything else at a
+        // fresh segment's key is refused as the store refused it.
+        let path = segment_file(corpus, id, name);
+        let body = Bytes::from(bytes);
+        match create_once(store, &path, body.clone(), |found| found == body.as_ref()).await? {
+            Created::Ours => {}
+            Created::Theirs(_) => {
+                return Err(VectordError::Store(object_store::Error::AlreadyExists {
+                    path: path.to_string(),
+                    source: "another object already has this new segment's key".into(),
+                }));
+            }
+        }
     }
     Ok(SegmentEntry {
         id: id.to_string(),

@@ -422,6 +422,44 @@ async fn an_interrupted_build_resumes_where_it_stopped() {
 }
 
 #[tokio::test]
+async fn a_build_whose_puts_lose_their_answers_commits_each_version_once() {
+    use lakehouse::store::{FaultConfig, FaultyStore, Op};
+    let clean = lakehouse::store::Store::open("memory://").unwrap();
+    // Every put lands; two in five tell the builder they failed.
+    let faulty = Arc::new(FaultyStore::new(
+        Arc::clone(clean.object_store()),
+        FaultConfig::new(11).with_rate(Op::PutLostAck, 0.4),
+    ));
+    let options = BuildOptions {
+        embedder: Some("hash:64".parse().unwrap()),
+        chunk_rows: 10,
+        ..BuildOptions::default()
+    };
+    let built = Corpora::new(faulty.clone())
+        .build("docs", &rows(50, "x"), &options, &NoProgress)
+        .await
+        .unwrap();
+    assert!(faulty.injected(Op::PutLostAck) > 0);
+    assert_eq!((built.docs, built.added), (50, 50));
+    // Read back through the clean store: one manifest per committed chunk, nothing twice.
+    let fresh = Corpora::new(Arc::clone(clean.object_store()));
+    let m = fresh.manifest("docs").await.unwrap();
+    assert_eq!((m.docs, m.version), (50, built.version));
+    let again = fresh
+        .build("docs", &rows(50, "x"), &options, &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!((again.unchanged, again.embedded), (50, 0));
+    let mut request = SearchRequest::new("permit 7 repairs", vec!["docs".into()]);
+    request.k = 100;
+    let found = fresh.search(&request).await.unwrap();
+    let mut ids: Vec<&str> = found.hits.iter().map(|h| h.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 50, "every document once");
+}
+
+#[tokio::test]
 async fn tune_measures_recall_journals_trials_and_records_the_choice() {
     let dir = tempfile::tempdir().unwrap();
     let lh = open(dir.path().to_str().unwrap()).await;

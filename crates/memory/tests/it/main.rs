@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod corrupt;
+mod faults;
 mod ops;
 mod props;
 mod search;

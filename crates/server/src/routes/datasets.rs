@@ -121,6 +121,11 @@ pub(crate) struct IngestSettings {
     on_error: Option<OnError>,
     /// Column types to force, e.g. `zip:string,amount:float64`.
     schema: Option<String>,
+    /// Append even when the dataset already holds an append of the same bytes with the same
+    /// settings (by default such a rerun writes no rows again, so a retried request is safe;
+    /// the result says `repeated: true`).
+    #[serde(default)]
+    again: bool,
     /// Wait for the job to end and answer with its final status.
     #[serde(default)]
     wait: bool,
@@ -130,7 +135,8 @@ impl IngestSettings {
     fn options(&self) -> IngestOptions {
         let mut options = IngestOptions::new()
             .with_mode(self.mode.unwrap_or_default())
-            .with_on_error(self.on_error.unwrap_or_default());
+            .with_on_error(self.on_error.unwrap_or_default())
+            .with_again(self.again);
         if let Some(format) = self.format {
             options = options.with_format(format);
         }

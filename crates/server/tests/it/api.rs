@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::{ADMIN, READER, call, get, permits, server};
+use crate::{ADMIN, PERMITS, READER, call, get, permits, put_bytes, server};
 
 #[tokio::test]
 async fn health_readiness_docs_and_metrics() {
@@ -126,8 +126,30 @@ async fn datasets_and_sql() {
     .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.text);
 
-    // an upload in append mode adds a version; drop removes the dataset
-    permits(&app, "permits").await;
+    // the same upload again (a client retrying) writes no rows twice; `again=true` appends it,
+    // as a new version; drop removes the dataset
+    let rerun = put_bytes(
+        &app,
+        "/v1/datasets/permits/upload?format=jsonl&wait=true",
+        ADMIN,
+        PERMITS,
+    )
+    .await;
+    assert_eq!(rerun.body["state"], "succeeded", "{}", rerun.text);
+    assert_eq!(rerun.body["result"]["repeated"], true, "{}", rerun.text);
+    let d = get(&app, "/v1/datasets/permits", Some(READER)).await;
+    assert_eq!(
+        (d.body["version"].clone(), d.body["rows"].clone()),
+        (json!(0), json!(100))
+    );
+    let again = put_bytes(
+        &app,
+        "/v1/datasets/permits/upload?format=jsonl&wait=true&again=true",
+        ADMIN,
+        PERMITS,
+    )
+    .await;
+    assert_eq!(again.body["result"]["repeated"], false, "{}", again.text);
     let d = get(&app, "/v1/datasets/permits", Some(READER)).await;
     assert_eq!(
         (d.body["version"].clone(), d.body["rows"].clone()),

@@ -174,8 +174,25 @@ async fn jsonl_sf_quoted_and_semicolon_csv() {
 #[tokio::test]
 async fn append_overwrite_and_history() {
     let (_dir, tables) = local_tables();
-    ingest(&tables, "p", "permits_sample.jsonl").await;
-    let second = ingest(&tables, "p", "permits_sample.jsonl").await;
+    let first = ingest(&tables, "p", "permits_sample.jsonl").await;
+    assert!(!first.repeated);
+    // The same input again is a rerun, not new rows; `with_again` appends it anyway.
+    let rerun = ingest(&tables, "p", "permits_sample.jsonl").await;
+    assert!(rerun.repeated);
+    assert_eq!(
+        (rerun.version, rerun.ingest_id.as_str()),
+        (0, first.ingest_id.as_str())
+    );
+    assert_eq!(scalar(&tables, "SELECT count(*) FROM p").await, 100);
+    let second = tables
+        .ingest(
+            "p",
+            &data("permits_sample.jsonl"),
+            IngestOptions::new().with_again(true),
+        )
+        .await
+        .unwrap();
+    assert!(!second.repeated);
     assert_eq!(second.version, 1);
     assert_eq!(scalar(&tables, "SELECT count(*) FROM p").await, 200);
     let options = IngestOptions::new().with_mode(Mode::Overwrite);
@@ -315,4 +332,67 @@ async fn ingest_from_the_s3_test_server_into_s3() {
         .await
         .unwrap();
     assert_eq!(report.rows, 300, "a URL naming one object");
+}
+
+#[tokio::test]
+async fn an_overwrite_run_again_is_skipped_only_while_nothing_came_after_it() {
+    let (_dir, tables) = local_tables();
+    let overwrite = || IngestOptions::new().with_mode(Mode::Overwrite);
+    let a = tables
+        .ingest("p", &data("quoted.csv"), overwrite())
+        .await
+        .unwrap();
+    let again = tables
+        .ingest("p", &data("quoted.csv"), overwrite())
+        .await
+        .unwrap();
+    assert!(again.repeated);
+    assert_eq!(again.version, a.version);
+    tables
+        .ingest("p", &data("permits_sample.jsonl"), overwrite())
+        .await
+        .unwrap();
+    let back = tables
+        .ingest("p", &data("quoted.csv"), overwrite())
+        .await
+        .unwrap();
+    assert!(!back.repeated, "A, B, then A again must end with A");
+    assert_eq!(scalar(&tables, "SELECT count(*) FROM p").await, 4);
+}
+
+#[tokio::test]
+async fn a_rerun_after_the_rejects_were_lost_writes_them_and_not_the_rows_again() {
+    use lakehouse_table::OnError;
+    let (dir, tables) = local_tables();
+    let options = || IngestOptions::new().with_on_error(OnError::Quarantine);
+    let first = tables
+        .ingest("abc", &data("bad_field_count.csv"), options())
+        .await
+        .unwrap();
+    assert_eq!((first.rows, first.rejected), (4, 1));
+    // As if the rejects commit had failed after the rows were committed.
+    std::fs::remove_dir_all(dir.path().join("tables/abc__rejects")).unwrap();
+    assert!(!tables.exists("abc__rejects").await.unwrap());
+    let rerun = tables
+        .ingest("abc", &data("bad_field_count.csv"), options())
+        .await
+        .unwrap();
+    assert!(rerun.repeated);
+    assert_eq!(rerun.version, first.version);
+    assert_eq!(scalar(&tables, "SELECT count(*) FROM abc").await, 4);
+    assert_eq!(
+        scalar(&tables, "SELECT count(*) FROM abc__rejects").await,
+        1
+    );
+    // Run once more: both tables hold it, nothing is written.
+    let third = tables
+        .ingest("abc", &data("bad_field_count.csv"), options())
+        .await
+        .unwrap();
+    assert!(third.repeated);
+    assert_eq!(
+        scalar(&tables, "SELECT count(*) FROM abc__rejects").await,
+        1
+    );
+    assert_eq!(tables.history("abc__rejects", None).await.unwrap().len(), 1);
 }
