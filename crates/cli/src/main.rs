@@ -126,8 +126,9 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 fn init_logging(verbose: u8, serving: bool) {
     let default = match verbose {
-        // the server logs one line per request
-        0 if serving => "info",
+        // the server logs one line per request; the Delta kernel's per-snapshot INFO lines (a
+        // handful for every table a request opens) only at -v
+        0 if serving => "info,buoyant_kernel=warn,deltalake_core=warn",
         0 => "warn",
         1 => "info",
         2 => "debug",

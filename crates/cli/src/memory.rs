@@ -42,6 +42,8 @@ pub(crate) enum MemoryCommand {
     RecordOutcome(OutcomeArgs),
     /// Write a snapshot so the namespace opens fast.
     Compact(NamespaceArg),
+    /// List the store's namespaces with their commits, snapshots and bytes.
+    Namespaces,
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +187,10 @@ pub(crate) struct ListArgs {
     /// At most N records.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// The namespace as it was at this time (RFC 3339, e.g. 2026-11-25T10:00:00Z): records
+    /// written since left out, later revisions, retirements and counts undone.
+    #[arg(long, value_name = "TIME")]
+    as_of: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -522,6 +528,7 @@ pub(crate) async fn run(globals: &Globals, command: MemoryCommand) -> anyhow::Re
                 state: args.state.parse::<StateFilter>()?,
                 filters: filters(&args.filter)?,
                 limit: args.limit,
+                as_of: as_of(args.as_of.as_deref())?,
             };
             let records = memory.list(&filter);
             if globals.json {
@@ -572,6 +579,32 @@ pub(crate) async fn run(globals: &Globals, command: MemoryCommand) -> anyhow::Re
                     "{}: {} successes, {} failures",
                     record.id, record.success_count, record.failure_count
                 );
+            }
+        }
+        MemoryCommand::Namespaces => {
+            let lakehouse = globals.open().await?;
+            let found =
+                lakehouse::memory::namespaces(lakehouse.store().object_store().as_ref()).await?;
+            if globals.json {
+                for n in &found {
+                    print_json(n)?;
+                }
+            } else if found.is_empty() {
+                println!(
+                    "no memory namespaces in {} yet: try `lakehouse memory upsert --namespace NS --content ...`",
+                    lakehouse.store().url()
+                );
+            } else {
+                println!(
+                    "{:<48} {:>8} {:>9} {:>12}",
+                    "namespace", "commits", "snapshots", "bytes"
+                );
+                for n in &found {
+                    println!(
+                        "{:<48} {:>8} {:>9} {:>12}",
+                        n.name, n.commits, n.snapshots, n.bytes
+                    );
+                }
             }
         }
         MemoryCommand::Compact(ns) => {

@@ -21,8 +21,8 @@ pub(crate) struct ConfigArgs {
     /// The config file (TOML). Default: ./lakehouse.toml when it exists. Every key is optional:
     /// store, addr, embedder, [limits] (body_bytes, upload_bytes, request_timeout_ms,
     /// concurrency, rate_per_second, rate_burst, sql_rows, sql_timeout_ms, sql_memory_bytes,
-    /// corpus_cache_bytes),
-    /// [[tokens]] (name, sha256, scopes, prefixes, namespace).
+    /// corpus_cache_bytes), [console] (reports: folders of benchmark and eval reports to
+    /// chart), [[tokens]] (name, sha256, scopes, prefixes, namespace).
     #[arg(long, env = "LAKEHOUSE_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Listen here (overrides the file and LAKEHOUSE_ADDR). Port 0 picks a free port.
@@ -118,7 +118,7 @@ pub(crate) async fn serve(globals: &Globals, args: ServeArgs) -> anyhow::Result<
         .await
         .with_context(|| format!("opening store {store}"))?;
     eprintln!(
-        "lakehouse: serving {store} on http://{addr} ({auth}); API docs at http://{addr}/docs; Ctrl-C or SIGTERM stops"
+        "lakehouse: serving {store} on http://{addr} ({auth}); console at http://{addr}/, API docs at http://{addr}/docs; Ctrl-C or SIGTERM stops"
     );
     lakehouse_server::serve(state, listener, lakehouse_server::shutdown_signal()).await?;
     eprintln!("lakehouse: stopped; in-flight requests finished, journals flushed");

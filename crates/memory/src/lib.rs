@@ -33,7 +33,7 @@ mod vector;
 pub use error::MemoryError;
 pub use event::{Commit, EmbedderInfo, Event};
 pub use memory::{Action, MAX_BATCH, Memory, MemoryOptions, Upserted};
-pub use namespace::validate_namespace;
+pub use namespace::{NamespaceInfo, namespaces, validate_namespace};
 pub use patch::DraftPatch;
 pub use record::{Draft, Kind, Outcome, Record, Step};
 pub use search::{ListFilter, MAX_K, MemoryHit, MemoryQuery, StateFilter, parse_filter};

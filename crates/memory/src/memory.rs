@@ -613,13 +613,22 @@ impl Memory {
 
     /// LIST: records passing `filter`, oldest first.
     pub fn list(&self, filter: &ListFilter) -> Vec<Record> {
-        self.read()
-            .state
-            .records()
-            .filter(|r| filter.admits(r))
-            .take(filter.limit.unwrap_or(usize::MAX))
-            .map(|r| r.clone().without_embedding())
-            .collect()
+        let inner = self.read();
+        let records = inner.state.records();
+        let limit = filter.limit.unwrap_or(usize::MAX);
+        match filter.as_of {
+            None => records
+                .filter(|r| filter.admits(r))
+                .take(limit)
+                .map(|r| r.clone().without_embedding())
+                .collect(),
+            Some(t) => records
+                .filter_map(|r| r.as_of(t))
+                .filter(|r| filter.admits(r))
+                .take(limit)
+                .map(Record::without_embedding)
+                .collect(),
+        }
     }
 
     /// SEARCH: the live tips (as of the query's time) best matching the query, by reciprocal

@@ -1,4 +1,12 @@
-//! Namespace names: the scope of a memory, mapped to `memory/<namespace>/` in the store.
+//! Namespace names: the scope of a memory, mapped to `memory/<namespace>/` in the store; and
+//! [`namespaces`], which finds every namespace of a store with its commit count and size.
+
+use std::collections::BTreeMap;
+
+use futures::TryStreamExt;
+use object_store::ObjectStore;
+use object_store::path::Path;
+use serde::Serialize;
 
 use crate::MemoryError;
 
@@ -49,6 +57,55 @@ pub fn validate_namespace(name: &str) -> Result<(), MemoryError> {
         }
     }
     Ok(())
+}
+
+/// One namespace as the store holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NamespaceInfo {
+    /// Its name.
+    pub name: String,
+    /// Commits (operations) written.
+    pub commits: u64,
+    /// Snapshots written.
+    pub snapshots: u64,
+    /// Bytes of its commits and snapshots.
+    pub bytes: u64,
+}
+
+/// Every namespace in `store`, by name, from one listing of `memory/` (so its cost grows with
+/// the number of commits; the counts are exact as of the listing).
+pub async fn namespaces(store: &dyn ObjectStore) -> Result<Vec<NamespaceInfo>, MemoryError> {
+    let mut found: BTreeMap<String, NamespaceInfo> = BTreeMap::new();
+    let mut listing = store.list(Some(&Path::from("memory")));
+    while let Some(meta) = listing.try_next().await? {
+        let owned: Vec<_> = meta.location.parts().collect();
+        let parts: Vec<&str> = owned.iter().map(AsRef::as_ref).collect();
+        // memory/<namespace parts…>/(events|snapshots)/<file>; reserved names end a namespace
+        let Some(at) = parts
+            .iter()
+            .position(|p| RESERVED.contains(p))
+            .filter(|&at| at >= 2 && at + 2 == parts.len())
+        else {
+            continue;
+        };
+        let name = parts[1..at].join("/");
+        if validate_namespace(&name).is_err() {
+            continue;
+        }
+        let entry = found.entry(name.clone()).or_insert(NamespaceInfo {
+            name,
+            commits: 0,
+            snapshots: 0,
+            bytes: 0,
+        });
+        if parts[at] == "events" {
+            entry.commits += 1;
+        } else {
+            entry.snapshots += 1;
+        }
+        entry.bytes += meta.size;
+    }
+    Ok(found.into_values().collect())
 }
 
 #[cfg(test)]

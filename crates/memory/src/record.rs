@@ -367,7 +367,6 @@ impl Record {
         Some(r)
     }
 
-    /// Whether this record was a live tip at `t` (`None`: now).
     /// What search's tie-breaking boost rewards, as of `t` (now when `None`): replays after the
     /// first and successes, less failures. `None` if the record did not exist yet at `t`.
     pub(crate) fn merit_at(&self, t: Option<Timestamp>) -> Option<f32> {

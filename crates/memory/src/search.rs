@@ -138,6 +138,9 @@ pub struct ListFilter {
     pub filters: Vec<(String, String)>,
     /// At most this many (oldest first).
     pub limit: Option<usize>,
+    /// The namespace as it was at this time: records written since left out, later
+    /// supersessions, retirements, replays and outcomes undone (`None`: now).
+    pub as_of: Option<Timestamp>,
 }
 
 /// Whether `record` passes a kind and metadata filter.

@@ -143,6 +143,13 @@ impl Auth {
                 ));
             }
         };
+        self.principal(token)
+            .ok_or_else(|| ApiError::unauthorized("the token is not known to this server"))
+    }
+
+    /// The caller a token stands for, if it is one of ours. Every configured hash is compared
+    /// (in constant time each).
+    pub fn principal(&self, token: &str) -> Option<Arc<Principal>> {
         let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let mut found = None;
         for (hash, principal) in &self.tokens {
@@ -150,9 +157,13 @@ impl Auth {
                 found = Some(principal);
             }
         }
-        found
-            .cloned()
-            .ok_or_else(|| ApiError::unauthorized("the token is not known to this server"))
+        found.cloned()
+    }
+
+    /// Whether `headers` present a token (`Authorization` or `X-API-Key`), as opposed to
+    /// nothing or only a console cookie.
+    pub fn presented(headers: &HeaderMap) -> bool {
+        headers.contains_key(axum::http::header::AUTHORIZATION) || headers.contains_key("x-api-key")
     }
 }
 

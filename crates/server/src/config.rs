@@ -56,6 +56,8 @@ pub struct ServerConfig {
     pub embedder: String,
     /// Caps on requests.
     pub limits: Limits,
+    /// The console at `/`.
+    pub console: ConsoleConfig,
     /// Who may call, with what scopes. Empty: no auth, loopback only.
     pub tokens: Vec<TokenConfig>,
 }
@@ -67,6 +69,7 @@ impl Default for ServerConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 7777)),
             embedder: "minilm".to_string(),
             limits: Limits::default(),
+            console: ConsoleConfig::default(),
             tokens: Vec::new(),
         }
     }
@@ -112,6 +115,25 @@ impl Default for Limits {
             sql_timeout_ms: 30_000,
             sql_memory_bytes: 1 << 30,
             corpus_cache_bytes: 2 << 30,
+        }
+    }
+}
+
+/// The console.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// Folders whose reports the console charts (relative to the server's working folder):
+    /// `*.json` files directly inside are benchmark results (`lakehouse bench` writes
+    /// `bench-results/`), subfolders holding a `report.json` are agent evals (`lakehouse agent
+    /// eval` writes `eval-results/eval-<time>/`). Missing folders are skipped.
+    pub reports: Vec<std::path::PathBuf>,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self {
+            reports: vec!["bench-results".into(), "eval-results".into()],
         }
     }
 }

@@ -12,11 +12,13 @@
 //! - `state`: the warm handles (memory namespaces, journals, jobs), `jobs`: long work with
 //!   progress and an SSE stream, `metrics`: Prometheus text, `middleware`: request ids, logs, auth, time, concurrency
 //!   and per-token rate caps, `openapi`: the generated document and `/docs`.
+//! - `console`: the web console at `/` (assets built in) and its sign-in.
 //! - [`mcp`]: the MCP server (tools, prompts, resources) for `/mcp` and `lakehouse mcp` (stdio).
 //! - `mem0`: the Mem0 dialects (hosted API for `mem0ai`'s `MemoryClient`, self-hosted paths).
 
 pub mod auth;
 pub mod config;
+mod console;
 pub mod error;
 mod extract;
 mod jobs;
@@ -28,7 +30,7 @@ mod openapi;
 mod routes;
 mod state;
 
-pub use config::{ConfigError, Limits, ServerConfig, TokenConfig};
+pub use config::{ConfigError, ConsoleConfig, Limits, ServerConfig, TokenConfig};
 pub use error::ApiError;
 pub use routes::app;
 pub use state::AppState;

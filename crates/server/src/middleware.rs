@@ -1,6 +1,8 @@
 //! What every request passes through, outermost first: a request id (the `x-request-id`
 //! header, echoed; made up when absent) under which everything is logged, with the route's
-//! metrics; the request timeout; authentication and the per-token rate limit. Body caps are
+//! metrics; the browser guard (no cross-origin writes; without tokens, loopback host names
+//! only); the request timeout; authentication (a token, or a console session with its CSRF
+//! token for writes) and the per-token rate limit. Body caps are
 //! axum's `DefaultBodyLimit`, concurrency tower's global limit (see `routes::app`).
 
 use std::num::NonZeroU32;
@@ -8,13 +10,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tracing::Instrument;
 
+use crate::auth::Auth;
+use crate::console;
 use crate::error::{ApiError, REQUEST_ID};
 use crate::state::AppState;
 
@@ -98,14 +102,36 @@ pub(crate) async fn observe(
 }
 
 /// Who is calling (401 when nobody we know), and whether they are within their rate (429).
+/// A request without a token but with a console session cookie is that session's principal;
+/// a write made so must carry the session's CSRF token (403 without it).
 pub(crate) async fn authenticate(
     State(state): State<AppState>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let principal = match state.auth().authenticate(request.headers()) {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
+    let headers = request.headers();
+    let cookie = console::session_cookie(headers)
+        .filter(|_| state.auth().enabled() && !Auth::presented(headers));
+    let principal = match cookie {
+        Some(cookie) => match state.console().get(cookie) {
+            Some(session) if is_write(request.method()) && !console::csrf_ok(headers, &session) => {
+                return ApiError::forbidden(
+                    "a write from the console must carry its CSRF token (X-CSRF-Token); reload the page",
+                )
+                .into_response();
+            }
+            Some(session) => session.principal,
+            None => {
+                return ApiError::unauthorized(
+                    "the console session is unknown or has expired: sign in again",
+                )
+                .into_response();
+            }
+        },
+        None => match state.auth().authenticate(headers) {
+            Ok(p) => p,
+            Err(e) => return e.into_response(),
+        },
     };
     if let Err(secs) = state.rate_limits().check(&principal.name) {
         return ApiError::rate_limited(secs).into_response();
@@ -125,5 +151,117 @@ pub(crate) async fn timeout(
     match tokio::time::timeout(Duration::from_millis(millis), next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::timeout(millis).into_response(),
+    }
+}
+
+/// Whether a request changes something (anything but GET, HEAD, OPTIONS).
+fn is_write(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// What a browser may not make this server do, whatever the credentials:
+/// - a write sent from another site (`Sec-Fetch-Site`, or an `Origin` that is not this
+///   server's): forms and scripts of other pages cannot post here (403);
+/// - without tokens, a request naming this server by a host name that is not a loopback one:
+///   a page whose domain was re-pointed at 127.0.0.1 (DNS rebinding) reads nothing (403).
+///
+/// Clients that are not browsers send neither header and pass.
+pub(crate) async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    if !state.auth().enabled()
+        && let Some(host) = host
+        && !is_loopback_host(host)
+    {
+        return ApiError::forbidden(format!(
+            "this server has no tokens configured, so it answers only to loopback names \
+             (127.0.0.1, localhost), not to {host:?}"
+        ))
+        .into_response();
+    }
+    if is_write(request.method()) {
+        let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+        let cross = match site {
+            Some(site) => site != "same-origin" && site != "none",
+            None => headers
+                .get(header::ORIGIN)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|origin| !same_origin(origin, host)),
+        };
+        if cross {
+            return ApiError::forbidden(
+                "cross-site writes are refused: send this request from the server's own pages, \
+                 or from a client that is not a browser",
+            )
+            .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// Whether `origin` (`scheme://host[:port]`) names the host the request was sent to.
+fn same_origin(origin: &str, host: Option<&str>) -> bool {
+    let Some(host) = host else { return false };
+    origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .is_some_and(|rest| rest.eq_ignore_ascii_case(host))
+}
+
+/// `127.0.0.1[:port]`, `[::1][:port]`, `localhost[:port]`, `*.localhost[:port]`.
+fn is_loopback_host(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or_default()
+    } else {
+        host.rsplit_once(':').map_or(host, |(name, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                name
+            } else {
+                host
+            }
+        })
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        for good in [
+            "127.0.0.1:7777",
+            "127.0.0.1",
+            "localhost:7777",
+            "LOCALHOST",
+            "app.localhost:80",
+            "[::1]:7777",
+            "127.1.2.3:9",
+        ] {
+            assert!(is_loopback_host(good), "{good}");
+        }
+        for bad in [
+            "evil.example:7777",
+            "192.168.1.4:7777",
+            "localhost.evil.example",
+            "[2001:db8::1]:80",
+            "",
+        ] {
+            assert!(!is_loopback_host(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn origins() {
+        assert!(same_origin("http://127.0.0.1:7777", Some("127.0.0.1:7777")));
+        assert!(!same_origin("http://evil.example", Some("127.0.0.1:7777")));
+        assert!(!same_origin("null", Some("127.0.0.1:7777")));
+        assert!(!same_origin("http://127.0.0.1:7777", None));
     }
 }

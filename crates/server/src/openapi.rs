@@ -45,6 +45,7 @@ use crate::routes;
         routes::memory::history,
         routes::memory::search,
         routes::memory::compact,
+        routes::memory::namespaces,
         routes::journals::append,
         routes::journals::read,
         routes::journals::tail,
@@ -58,9 +59,12 @@ use crate::routes;
         routes::agent::list_sessions,
         routes::agent::session_events,
         routes::agent::replay,
+        routes::overview::overview,
+        routes::reports::list,
+        routes::reports::read,
     ),
     tags(
-        (name = "operations", description = "Liveness and readiness"),
+        (name = "operations", description = "Liveness, readiness and the store at a glance"),
         (name = "datasets", description = "Delta tables and read-only SQL"),
         (name = "corpora", description = "ANN + BM25 indexes built from datasets"),
         (name = "search", description = "One query over many corpora"),
@@ -68,6 +72,7 @@ use crate::routes;
         (name = "journals", description = "Append-only event journals"),
         (name = "jobs", description = "Long work and its progress"),
         (name = "agent", description = "Agent runs, sessions and replays"),
+        (name = "reports", description = "Benchmark and eval reports for the console"),
     )
 )]
 struct ApiDoc;

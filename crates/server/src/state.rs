@@ -3,7 +3,7 @@
 //! current (a write through the server is in the handle the next read uses; writes by other
 //! processes are picked up at most [`REFRESH`] later), the journals written through it, the
 //! jobs and the live events of agent runs, folder listings of the store (reused for
-//! [`REFRESH`]), the auth table, the rate limits and the metrics.
+//! [`REFRESH`]), the auth table and the console's sign-ins, the rate limits and the metrics.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,6 +19,7 @@ use tokio::sync::{Mutex, OnceCell, watch};
 
 use crate::auth::Auth;
 use crate::config::ServerConfig;
+use crate::console::ConsoleSessions;
 use crate::error::ApiError;
 use crate::jobs::Jobs;
 use crate::metrics::Metrics;
@@ -55,6 +56,8 @@ struct Inner {
     /// Folder listings of the store, each reused for [`REFRESH`] (the Mem0 dialects walk
     /// their entity folders on every search).
     folders: std::sync::Mutex<Folders>,
+    /// Browsers signed in to the console.
+    console: ConsoleSessions,
     /// The live events of agent runs, by job id (the newest [`MAX_RUN_FEEDS`]).
     runs: std::sync::Mutex<std::collections::BTreeMap<String, watch::Receiver<RunEvents>>>,
 }
@@ -108,6 +111,7 @@ impl AppState {
                 auth,
                 mcp,
                 folders: std::sync::Mutex::default(),
+                console: ConsoleSessions::default(),
                 runs: std::sync::Mutex::default(),
                 rate_limits: RateLimits::new(
                     config.limits.rate_per_second,
@@ -127,6 +131,11 @@ impl AppState {
     /// The open Lakehouse.
     pub fn lakehouse(&self) -> &Lakehouse {
         &self.inner.lakehouse
+    }
+
+    /// The console's signed-in browsers.
+    pub(crate) fn console(&self) -> &ConsoleSessions {
+        &self.inner.console
     }
 
     /// How `/mcp` serves; its cancellation token ends open MCP streams at shutdown.

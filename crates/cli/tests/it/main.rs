@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod agent;
+mod console;
 mod corpus;
 mod dataset;
 mod journal;

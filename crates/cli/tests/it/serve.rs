@@ -17,8 +17,14 @@ pub(crate) const TOKEN: &str = "serve-test-admin-token-0123456789";
 
 /// Start the server; its address from the line it prints.
 pub(crate) fn start(store: &str, env: &[(&str, String)]) -> (Child, String) {
+    start_with(store, env, &[])
+}
+
+/// [`start`] with more arguments for `lakehouse serve` (`--config FILE`).
+pub(crate) fn start_with(store: &str, env: &[(&str, String)], args: &[&str]) -> (Child, String) {
     let mut child = lakehouse(store, env)
         .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(args)
         .env("LAKEHOUSE_ADMIN_TOKEN", TOKEN)
         .env("LAKEHOUSE_EMBEDDER", "hash:64")
         .env_remove("LAKEHOUSE_CONFIG")

@@ -220,6 +220,52 @@ async fn history_from_any_member_and_as_of() {
     assert!(then[1].is_live(), "v2 was the tip then");
     let err = memory.history("m999", None).unwrap_err();
     assert!(matches!(err, MemoryError::UnknownRecord { .. }));
+    // LIST as of the same moment: v2 was the live tip, v3 did not exist.
+    let live_then = memory.list(&ListFilter {
+        as_of: Some(between),
+        ..ListFilter::default()
+    });
+    let ids: Vec<&str> = live_then.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, [v2.id.as_str()]);
+    let all_then = memory.list(&ListFilter {
+        as_of: Some(between),
+        state: StateFilter::All,
+        ..ListFilter::default()
+    });
+    assert_eq!(all_then.len(), 2);
+    assert!(all_then.iter().all(|r| r.embedding.is_empty()));
+    let now = memory.list(&ListFilter::default());
+    assert_eq!(now[0].id, v3.id);
+}
+
+#[tokio::test]
+async fn namespaces_are_listed_with_their_commits_and_sizes() {
+    let store = store();
+    assert!(
+        lakehouse_memory::namespaces(store.as_ref())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let (_, options) = clock();
+    let a = open(&store, "team/a", options.clone()).await;
+    a.upsert(pathway("one")).await.unwrap();
+    a.upsert(pathway("two")).await.unwrap();
+    a.compact().await.unwrap();
+    let b = open(&store, "b", options).await;
+    b.upsert(pathway("three")).await.unwrap();
+    // an object under memory/ that is no namespace's is not one
+    store
+        .put(&lakehouse_store::Path::from("memory/notes.txt"), "x".into())
+        .await
+        .unwrap();
+    let found = lakehouse_memory::namespaces(store.as_ref()).await.unwrap();
+    let summary: Vec<(&str, u64, u64)> = found
+        .iter()
+        .map(|n| (n.name.as_str(), n.commits, n.snapshots))
+        .collect();
+    assert_eq!(summary, [("b", 1, 0), ("team/a", 2, 1)]);
+    assert!(found.iter().all(|n| n.bytes > 0));
 }
 
 #[tokio::test]

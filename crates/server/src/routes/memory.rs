@@ -8,8 +8,8 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use lakehouse::memory::{
-    Draft, DraftPatch, Kind, ListFilter, MemoryHit, MemoryQuery, Record, StateFilter, Upserted,
-    time,
+    Draft, DraftPatch, Kind, ListFilter, MemoryHit, MemoryQuery, NamespaceInfo, Record,
+    StateFilter, Upserted, time,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -29,6 +29,34 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/v1/memory/records/{id}/history", get(history))
         .route("/v1/memory/search", post(search))
         .route("/v1/memory/compact", post(compact))
+        .route("/v1/memory/namespaces", get(namespaces))
+}
+
+/// The store's memory namespaces.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Namespaces {
+    /// Each with its commits, snapshots and bytes, by name.
+    #[schema(value_type = Vec<Object>)]
+    namespaces: Vec<NamespaceInfo>,
+}
+
+#[utoipa::path(get, path = "/v1/memory/namespaces", tag = "memory",
+    description = "Every memory namespace in the store the caller may see, with its commits, \
+        snapshots and bytes (from one listing of the store's memory/ folder).",
+    responses((status = 200, body = Namespaces)))]
+pub(crate) async fn namespaces(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Namespaces>, ApiError> {
+    caller.require(Scope::Read, &[])?;
+    let all =
+        lakehouse::memory::namespaces(state.lakehouse().store().object_store().as_ref()).await?;
+    Ok(Json(Namespaces {
+        namespaces: all
+            .into_iter()
+            .filter(|n| caller.may_touch(&n.name))
+            .collect(),
+    }))
 }
 
 fn default_namespace() -> String {
@@ -240,6 +268,9 @@ pub(crate) struct ListQuery {
     filter: Option<String>,
     /// At most N records.
     limit: Option<usize>,
+    /// The namespace as it was at this time (RFC 3339): records written since left out,
+    /// later revisions, retirements and counts undone.
+    as_of: Option<String>,
 }
 
 #[utoipa::path(get, path = "/v1/memory/records", tag = "memory", params(ListQuery),
@@ -262,6 +293,7 @@ pub(crate) async fn list(
         state: q.state.unwrap_or_default(),
         filters,
         limit: q.limit,
+        as_of: as_of(q.as_of.as_deref())?,
     };
     let memory = state.memory(&q.namespace).await?;
     Ok(Json(memory.list(&filter)))

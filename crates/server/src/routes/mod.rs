@@ -1,6 +1,6 @@
 //! The router: every route, its middleware, and the operational endpoints (`/healthz`,
-//! `/readyz`, `/metrics`, `/v1/openapi.json`, `/docs`), and where the Mem0 dialects and MCP
-//! (`/mcp`) are mounted.
+//! `/readyz`, `/metrics`, `/v1/openapi.json`, `/docs`), and where the console (`/`), the Mem0
+//! dialects and MCP (`/mcp`) are mounted.
 
 pub(crate) mod agent;
 pub(crate) mod corpora;
@@ -8,6 +8,8 @@ pub(crate) mod datasets;
 pub(crate) mod jobs;
 pub(crate) mod journals;
 pub(crate) mod memory;
+pub(crate) mod overview;
+pub(crate) mod reports;
 pub(crate) mod search;
 pub(crate) mod sql;
 
@@ -35,6 +37,12 @@ pub fn app(state: AppState) -> Router {
         .merge(journals::routes())
         .merge(jobs::routes())
         .merge(agent::routes())
+        .merge(overview::routes())
+        .merge(reports::routes())
+        .route(
+            "/console/logout",
+            axum::routing::post(crate::console::logout),
+        )
         .layer(from_fn_with_state(state.clone(), middleware::authenticate))
         // the Mem0 dialects authenticate on their own, to answer errors in Mem0's shape
         .merge(crate::mem0::routes(&state));
@@ -54,6 +62,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/v1/openapi.json", get(openapi_json))
         .route("/docs", get(docs))
+        .merge(crate::console::routes())
         .layer(DefaultBodyLimit::max(limits.body_bytes))
         .layer(from_fn_with_state(state.clone(), middleware::timeout));
     Router::new()
@@ -65,6 +74,7 @@ pub fn app(state: AppState) -> Router {
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             limits.concurrency,
         ))
+        .layer(from_fn_with_state(state.clone(), middleware::guard))
         .layer(from_fn_with_state(state.clone(), middleware::observe))
         .with_state(state)
 }
