@@ -122,6 +122,10 @@ pub(crate) struct IngestArgs {
     /// or interrupted ingest is safe) and only finishes what the earlier run left undone.
     #[arg(long)]
     again: bool,
+    /// Fail when Parquet input decodes to more than this many bytes in memory (a small,
+    /// highly compressed file can decode to more than the machine holds).
+    #[arg(long, value_name = "BYTES", default_value_t = lakehouse::table::DEFAULT_MAX_DECODED_BYTES)]
+    max_decoded_bytes: u64,
 }
 
 fn one_byte(what: &str, text: &str) -> anyhow::Result<u8> {
@@ -157,7 +161,8 @@ fn ingest_options(args: &IngestArgs) -> anyhow::Result<IngestOptions> {
             TextUnitArg::Paragraph => TextUnit::Paragraph,
         })
         .with_max_field_bytes(args.max_field_bytes)
-        .with_again(args.again);
+        .with_again(args.again)
+        .with_max_decoded_bytes(args.max_decoded_bytes);
     if let Some(format) = args.format {
         options = options.with_format(match format {
             FormatArg::Csv => Format::Csv,

@@ -20,9 +20,10 @@ const DEFAULT_CONFIG: &str = "lakehouse.toml";
 pub(crate) struct ConfigArgs {
     /// The config file (TOML). Default: ./lakehouse.toml when it exists. Every key is optional:
     /// store, addr, embedder, [limits] (body_bytes, upload_bytes, request_timeout_ms,
-    /// concurrency, rate_per_second, rate_burst, sql_rows, sql_timeout_ms, sql_memory_bytes,
-    /// corpus_cache_bytes), [console] (reports: folders of benchmark and eval reports to
-    /// chart), [[tokens]] (name, sha256, scopes, prefixes, namespace).
+    /// concurrency, connections, header_timeout_ms, rate_per_second, rate_burst, sql_rows,
+    /// sql_timeout_ms, sql_memory_bytes, corpus_cache_bytes, ingest_decoded_bytes), [console]
+    /// (reports: folders of benchmark and eval reports to chart), [[tokens]] (name, sha256,
+    /// scopes, prefixes, namespace).
     #[arg(long, env = "LAKEHOUSE_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Listen here (overrides the file and LAKEHOUSE_ADDR). Port 0 picks a free port.

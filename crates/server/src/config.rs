@@ -100,6 +100,13 @@ pub struct Limits {
     /// Bytes of loaded corpus segments kept in memory (their files' sizes), least recently
     /// used out first.
     pub corpus_cache_bytes: u64,
+    /// Most bytes one ingest's Parquet input may decode to in memory (a failed job above).
+    pub ingest_decoded_bytes: u64,
+    /// Open connections at most; more wait to be accepted until one closes.
+    pub connections: usize,
+    /// Longest a client may take to send a request's headers, in milliseconds (then it is
+    /// disconnected: a slow-loris client cannot hold a connection).
+    pub header_timeout_ms: u64,
 }
 
 impl Default for Limits {
@@ -115,6 +122,9 @@ impl Default for Limits {
             sql_timeout_ms: 30_000,
             sql_memory_bytes: 1 << 30,
             corpus_cache_bytes: 2 << 30,
+            ingest_decoded_bytes: lakehouse::table::DEFAULT_MAX_DECODED_BYTES,
+            connections: 1024,
+            header_timeout_ms: 10_000,
         }
     }
 }
@@ -257,6 +267,9 @@ impl ServerConfig {
             ("limits.sql_timeout_ms", l.sql_timeout_ms),
             ("limits.sql_memory_bytes", l.sql_memory_bytes as u64),
             ("limits.corpus_cache_bytes", l.corpus_cache_bytes),
+            ("limits.ingest_decoded_bytes", l.ingest_decoded_bytes),
+            ("limits.connections", l.connections as u64),
+            ("limits.header_timeout_ms", l.header_timeout_ms),
         ] {
             if value == 0 {
                 return bad(format!("{name} must be above 0"));

@@ -11,7 +11,8 @@
 //! - [`error`]: one body shape, status chosen from the library's `Fault`.
 //! - `state`: the warm handles (memory namespaces, journals, jobs), `jobs`: long work with
 //!   progress and an SSE stream, `metrics`: Prometheus text, `middleware`: request ids, logs, auth, time, concurrency
-//!   and per-token rate caps, `openapi`: the generated document and `/docs`.
+//!   and per-token rate caps, `openapi`: the generated document and `/docs`, `listen`: the
+//!   connection loop (header deadline, connection cap, graceful drain).
 //! - `console`: the web console at `/` (assets built in) and its sign-in.
 //! - [`mcp`]: the MCP server (tools, prompts, resources) for `/mcp` and `lakehouse mcp` (stdio).
 //! - `mem0`: the Mem0 dialects (hosted API for `mem0ai`'s `MemoryClient`, self-hosted paths).
@@ -22,6 +23,7 @@ mod console;
 pub mod error;
 mod extract;
 mod jobs;
+mod listen;
 pub mod mcp;
 mod mem0;
 mod metrics;
@@ -35,8 +37,10 @@ pub use error::ApiError;
 pub use routes::app;
 pub use state::AppState;
 
-/// Bind `config.addr` and serve `state` until `shutdown` resolves, then drain: stop accepting,
-/// let in-flight requests finish, flush and close the journals written through the server.
+/// Serve `state` on `listener` until `shutdown` resolves, then drain: stop accepting, let
+/// in-flight requests finish, flush and close the journals written through the server.
+/// Connections are capped (`limits.connections`) and a client that does not send its headers
+/// within `limits.header_timeout_ms` is disconnected (see `listen`).
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
@@ -44,13 +48,19 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let router = app(state.clone());
     let mcp_streams = state.mcp_config().cancellation_token.clone();
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
+    let limits = &state.config().limits;
+    listen::run(
+        listener,
+        router,
+        std::time::Duration::from_millis(limits.header_timeout_ms),
+        limits.connections,
+        async move {
             shutdown.await;
             // MCP clients hold event streams open; end them so the drain can finish
             mcp_streams.cancel();
-        })
-        .await?;
+        },
+    )
+    .await;
     state.close().await;
     Ok(())
 }

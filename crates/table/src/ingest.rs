@@ -34,6 +34,9 @@ pub(crate) struct ReadSpec {
 /// Fields (and JSON lines) longer than this are rejected unless configured otherwise.
 pub(crate) const DEFAULT_MAX_FIELD_BYTES: usize = 1 << 20;
 
+/// Parquet input decoding to more than this (in memory) fails unless configured otherwise.
+pub const DEFAULT_MAX_DECODED_BYTES: u64 = 4 << 30;
+
 impl Default for ReadSpec {
     fn default() -> Self {
         Self {
@@ -62,6 +65,7 @@ pub(crate) fn prepare(
     sources: &[SourceFile],
     spec: &ReadSpec,
     existing: Option<&Schema>,
+    max_decoded: u64,
     progress: &dyn Fn(u64, u64),
 ) -> Result<Prepared, TableError> {
     let parquet = sources
@@ -75,7 +79,7 @@ pub(crate) fn prepare(
         });
     }
     if parquet > 0 {
-        return prepare_parquet(dataset, sources, existing, progress);
+        return prepare_parquet(dataset, sources, existing, max_decoded, progress);
     }
     let mut raw_table = RawTable::default();
     for source in sources {
@@ -280,11 +284,12 @@ fn prepare_parquet(
     dataset: &str,
     sources: &[SourceFile],
     existing: Option<&Schema>,
+    max_decoded: u64,
     progress: &dyn Fn(u64, u64),
 ) -> Result<Prepared, TableError> {
     let mut batches = Vec::new();
     let mut schema: Option<SchemaRef> = None;
-    let (mut rows, mut bytes) = (0usize, 0u64);
+    let (mut rows, mut bytes, mut decoded) = (0usize, 0u64, 0u64);
     for source in sources {
         let bad = |reason: String| TableError::Source {
             source_name: source.name.clone(),
@@ -336,6 +341,15 @@ fn prepare_parquet(
         schema = Some(Arc::clone(&renamed));
         for batch in reader {
             let batch = batch.map_err(|e| bad(e.to_string()))?;
+            decoded += batch.get_array_memory_size() as u64;
+            if decoded > max_decoded {
+                return Err(bad(format!(
+                    "it decodes to more than {max_decoded} bytes in memory (from {} bytes on \
+                     disk); nothing was written. Raise the limit (--max-decoded-bytes, or \
+                     limits.ingest_decoded_bytes for the server) if it is meant to",
+                    source.bytes.len()
+                )));
+            }
             rows += batch.num_rows();
             batches.push(RecordBatch::try_new(
                 Arc::clone(&renamed),

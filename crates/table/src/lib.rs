@@ -23,7 +23,7 @@ mod types;
 
 pub use deltalake::{arrow, parquet};
 pub use error::TableError;
-pub use ingest::ORIGINAL_NAME_KEY;
+pub use ingest::{DEFAULT_MAX_DECODED_BYTES, ORIGINAL_NAME_KEY};
 pub use names::{REJECTS_SUFFIX, check_dataset_name, normalize_columns};
 pub use output::{OutputFormat, write_batches};
 pub use raw::{CsvOptions, OnError, Reject, TextUnit};

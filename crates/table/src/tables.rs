@@ -95,6 +95,7 @@ pub struct IngestOptions {
     schema_spec: Option<String>,
     source_options: Vec<(String, String)>,
     again: bool,
+    max_decoded_bytes: Option<u64>,
     progress: Option<Arc<dyn Fn(Progress) + Send + Sync>>,
 }
 
@@ -147,6 +148,13 @@ impl IngestOptions {
     /// Reject fields (and JSON lines) longer than this.
     pub fn with_max_field_bytes(mut self, bytes: usize) -> Self {
         self.spec.max_field_bytes = bytes.max(1);
+        self
+    }
+    /// Fail an ingest of Parquet whose columns decode to more than this many bytes in memory
+    /// (default [`DEFAULT_MAX_DECODED_BYTES`]): a small, highly compressed file can decode to
+    /// far more than the machine holds.
+    pub fn with_max_decoded_bytes(mut self, bytes: u64) -> Self {
+        self.max_decoded_bytes = Some(bytes.max(1));
         self
     }
     /// Backend options for a store-URL source (as for `Store::open_with_options`); by default
@@ -482,6 +490,9 @@ impl Tables {
         }
         let progress = options.progress.clone();
         let dataset = name.to_string();
+        let max_decoded = options
+            .max_decoded_bytes
+            .unwrap_or(ingest::DEFAULT_MAX_DECODED_BYTES);
         let prepared = tokio::task::spawn_blocking(move || {
             let report = |rows, bytes| {
                 if let Some(progress) = &progress {
@@ -492,8 +503,15 @@ impl Tables {
                     });
                 }
             };
-            ingest::prepare(&dataset, &sources, &spec, existing.as_deref(), &report)
-                .map(|p| (p, sources.len()))
+            ingest::prepare(
+                &dataset,
+                &sources,
+                &spec,
+                existing.as_deref(),
+                max_decoded,
+                &report,
+            )
+            .map(|p| (p, sources.len()))
         })
         .await
         .map_err(|e| TableError::query(format!("ingest task failed: {e}")))?;

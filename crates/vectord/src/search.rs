@@ -219,6 +219,10 @@ fn validate(request: &SearchRequest) -> Result<(), VectordError> {
             "name at least one corpus".into(),
         ));
     }
+    // a name that cannot be a corpus is a mistake in the request, not a corpus that failed
+    for name in &request.corpora {
+        crate::validate_name(name)?;
+    }
     if request.k == 0 || request.k > 1000 {
         return Err(VectordError::InvalidRequest(format!(
             "k must be between 1 and 1000, got {}",

@@ -14,6 +14,7 @@ mod mcp;
 mod mem0;
 mod memory;
 mod serve;
+mod slow;
 
 use std::process::{Command, Output};
 

@@ -96,6 +96,8 @@ pub(crate) fn spawn_run(
     body: RunBody,
 ) -> Result<watch::Receiver<JobStatus>, ApiError> {
     caller.require(Scope::Write, &[&body.namespace])?;
+    // refused now, not as a failed job later
+    lakehouse::memory::validate_namespace(&body.namespace)?;
     if body.task.trim().is_empty() {
         return Err(ApiError::bad_input("the task is empty"));
     }
@@ -293,6 +295,7 @@ pub(crate) async fn replay(
     Body(body): Body<ReplayBody>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Write, &[&body.namespace])?;
+    lakehouse::memory::validate_namespace(&body.namespace)?;
     check_session(&id)?;
     let observer = Observer::from_spec(&body.reviewer)?;
     let lakehouse = state.lakehouse().clone();

@@ -132,6 +132,8 @@ pub(crate) async fn build(
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Write, &[&name, &body.dataset])?;
     lakehouse::vectord::validate_name(&name)?;
+    // refused now, not as a failed job later
+    lakehouse::table::check_dataset_name(&body.dataset)?;
     let defaults = AnnParams::default();
     let options = BuildOptions {
         embedder: body

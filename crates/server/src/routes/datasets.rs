@@ -180,7 +180,10 @@ pub(crate) async fn ingest(
         )));
     }
     lakehouse::table::check_dataset_name(&name)?;
-    let options = body.settings.options();
+    let options = body
+        .settings
+        .options()
+        .with_max_decoded_bytes(state.config().limits.ingest_decoded_bytes);
     let wait = body.settings.wait;
     let source = body.source;
     let rx = start_ingest(&state, &name, source, options, None);
@@ -253,7 +256,9 @@ pub(crate) async fn upload(
     if written == 0 {
         return Err(ApiError::bad_input("the upload is empty"));
     }
-    let options = settings.options();
+    let options = settings
+        .options()
+        .with_max_decoded_bytes(state.config().limits.ingest_decoded_bytes);
     let rx = start_ingest(
         &state,
         &name,

@@ -33,8 +33,11 @@ const MAX_READ: usize = 10_000;
 
 /// A journal's name: 1-64 of `a-z 0-9 _ -`, so it is one safe path segment.
 fn check_name(name: &str) -> Result<(), ApiError> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
+    let ok = name.len() <= 64
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
@@ -42,7 +45,8 @@ fn check_name(name: &str) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::bad_input(format!(
-            "invalid journal name {name:?}: use 1-64 lowercase letters, digits, `_` or `-`"
+            "invalid journal name {name:?}: use 1-64 lowercase letters, digits, `_` or `-`, \
+             starting with a letter or digit"
         )))
     }
 }

@@ -7,6 +7,7 @@
 mod api;
 mod console;
 mod guard;
+mod hostile;
 mod mem0;
 
 use axum::Router;

@@ -288,6 +288,58 @@ async fn parquet_files_are_ingested_as_they_are() {
 }
 
 #[tokio::test]
+async fn a_parquet_bomb_is_refused_before_it_fills_memory() {
+    use lakehouse_table::arrow::array::{Int64Array, RecordBatch};
+    use lakehouse_table::arrow::datatypes::{DataType, Field, Schema};
+    use lakehouse_table::parquet::basic::{Compression, ZstdLevel};
+    use lakehouse_table::parquet::file::properties::WriterProperties;
+    use std::sync::Arc;
+    let (dir, tables) = local_tables();
+    // 4M zeros: 32 MB once decoded, a few KB on disk
+    let schema = Arc::new(Schema::new(vec![Field::new("z", DataType::Int64, false)]));
+    let path = dir.path().join("bomb.parquet");
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(19).unwrap()))
+        .build();
+    let mut writer = lakehouse_table::parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&path).unwrap(),
+        Arc::clone(&schema),
+        Some(properties),
+    )
+    .unwrap();
+    for _ in 0..64 {
+        let zeros = Int64Array::from(vec![0i64; 65_536]);
+        writer
+            .write(&RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(zeros)]).unwrap())
+            .unwrap();
+    }
+    writer.close().unwrap();
+    let on_disk = std::fs::metadata(&path).unwrap().len();
+    assert!(on_disk < 64 << 10, "{on_disk} bytes on disk");
+    let err = tables
+        .ingest(
+            "bomb",
+            path.to_str().unwrap(),
+            IngestOptions::new().with_max_decoded_bytes(8 << 20),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.fault(), lakehouse_store::Fault::BadInput, "{err}");
+    assert!(
+        err.to_string()
+            .contains("decodes to more than 8388608 bytes"),
+        "{err}"
+    );
+    assert!(!tables.exists("bomb").await.unwrap(), "nothing was written");
+    // within the limit it is an ordinary file
+    let report = tables
+        .ingest("bomb", path.to_str().unwrap(), IngestOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(report.rows, 64 * 65_536);
+}
+
+#[tokio::test]
 async fn ingest_from_the_s3_test_server_into_s3() {
     // The source is a store URL (the seed's "dump the raw corpus from the bucket" step), and
     // the datasets live on S3 too.
