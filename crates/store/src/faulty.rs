@@ -120,11 +120,21 @@ struct FaultState {
     rng: Mutex<StdRng>,
     forced: [AtomicU64; OPS.len()],
     injected: [AtomicU64; OPS.len()],
+    /// Only paths containing this fail (`None`: every path).
+    scope: Mutex<Option<String>>,
 }
 
 impl FaultState {
-    /// Decide whether this call of `op` fails, and count it if so.
-    fn should_fail(&self, op: Op) -> bool {
+    /// Decide whether this call of `op` on `path` fails, and count it if so.
+    fn should_fail(&self, op: Op, path: &Path) -> bool {
+        let in_scope = self
+            .scope
+            .lock()
+            .map(|scope| scope.as_deref().is_none_or(|s| path.as_ref().contains(s)))
+            .unwrap_or(true);
+        if !in_scope {
+            return false;
+        }
         let i = op_index(op);
         let forced = self.forced[i]
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -184,6 +194,7 @@ impl FaultyStore {
             rng,
             forced: Default::default(),
             injected: Default::default(),
+            scope: Mutex::new(None),
         };
         Self {
             inner,
@@ -194,6 +205,14 @@ impl FaultyStore {
     /// Make the next `n` calls of `op` fail, whatever the random rates say.
     pub fn fail_next(&self, op: Op, n: u64) {
         self.state.forced[op_index(op)].store(n, Ordering::SeqCst);
+    }
+
+    /// Inject faults only into calls on paths containing `fragment` (`None`: all paths again);
+    /// calls elsewhere neither fail nor use up `fail_next` counts.
+    pub fn only_paths_containing(&self, fragment: Option<&str>) {
+        if let Ok(mut scope) = self.state.scope.lock() {
+            *scope = fragment.map(str::to_string);
+        }
     }
 
     /// How many faults of `op` have been injected so far.
@@ -238,11 +257,11 @@ impl ObjectStore for FaultyStore {
         opts: PutOptions,
     ) -> Result<PutResult> {
         self.state.wait().await;
-        if self.state.should_fail(Op::Put) {
+        if self.state.should_fail(Op::Put, location) {
             return Err(fault(Op::Put, location));
         }
         let result = self.inner.put_opts(location, payload, opts).await?;
-        if self.state.should_fail(Op::PutLostAck) {
+        if self.state.should_fail(Op::PutLostAck, location) {
             return Err(fault(Op::PutLostAck, location));
         }
         Ok(result)
@@ -254,7 +273,7 @@ impl ObjectStore for FaultyStore {
         opts: PutMultipartOptions,
     ) -> Result<Box<dyn MultipartUpload>> {
         self.state.wait().await;
-        if self.state.should_fail(Op::Put) {
+        if self.state.should_fail(Op::Put, location) {
             return Err(fault(Op::Put, location));
         }
         self.inner.put_multipart_opts(location, opts).await
@@ -262,7 +281,7 @@ impl ObjectStore for FaultyStore {
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
         self.state.wait().await;
-        if self.state.should_fail(Op::Get) {
+        if self.state.should_fail(Op::Get, location) {
             return Err(fault(Op::Get, location));
         }
         self.inner.get_opts(location, options).await
@@ -270,7 +289,7 @@ impl ObjectStore for FaultyStore {
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
         self.state.wait().await;
-        if self.state.should_fail(Op::Get) {
+        if self.state.should_fail(Op::Get, location) {
             return Err(fault(Op::Get, location));
         }
         self.inner.get_ranges(location, ranges).await
@@ -289,7 +308,7 @@ impl ObjectStore for FaultyStore {
                 async move {
                     let location = location?;
                     state.wait().await;
-                    if state.should_fail(Op::Delete) {
+                    if state.should_fail(Op::Delete, &location) {
                         return Err(fault(Op::Delete, &location));
                     }
                     let one = futures::stream::once(async move { Ok(location) }).boxed();
@@ -311,7 +330,7 @@ impl ObjectStore for FaultyStore {
         let shown = prefix.cloned().unwrap_or_default();
         async move {
             state.wait().await;
-            if state.should_fail(Op::List) {
+            if state.should_fail(Op::List, &shown) {
                 futures::stream::once(async move { Err(fault(Op::List, &shown)) }).boxed()
             } else {
                 inner
@@ -331,7 +350,7 @@ impl ObjectStore for FaultyStore {
         let shown = prefix.cloned().unwrap_or_default();
         async move {
             state.wait().await;
-            if state.should_fail(Op::List) {
+            if state.should_fail(Op::List, &shown) {
                 futures::stream::once(async move { Err(fault(Op::List, &shown)) }).boxed()
             } else {
                 inner
@@ -343,15 +362,16 @@ impl ObjectStore for FaultyStore {
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
         self.state.wait().await;
-        if self.state.should_fail(Op::List) {
-            return Err(fault(Op::List, &prefix.cloned().unwrap_or_default()));
+        let shown = prefix.cloned().unwrap_or_default();
+        if self.state.should_fail(Op::List, &shown) {
+            return Err(fault(Op::List, &shown));
         }
         self.inner.list_with_delimiter(prefix).await
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
         self.state.wait().await;
-        if self.state.should_fail(Op::Copy) {
+        if self.state.should_fail(Op::Copy, from) {
             return Err(fault(Op::Copy, from));
         }
         self.inner.copy_opts(from, to, options).await
@@ -359,7 +379,7 @@ impl ObjectStore for FaultyStore {
 
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
         self.state.wait().await;
-        if self.state.should_fail(Op::Copy) {
+        if self.state.should_fail(Op::Copy, from) {
             return Err(fault(Op::Copy, from));
         }
         self.inner.rename_opts(from, to, options).await

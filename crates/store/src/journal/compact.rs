@@ -3,8 +3,12 @@
 //! Safe by construction rather than by locking: the merged object holds each event once (the
 //! same [`Filter`] reads use), it is written create-only under a new key, only objects that were
 //! read are deleted, and readers skip what a leftover repeats. A merged object that vanishes
-//! mid-way (another compaction) aborts this one before it writes or deletes anything.
+//! mid-way (another compaction) aborts this one before it writes or deletes anything. Each
+//! writer's events are merged only up to the first gap in what the listing showed (a batch
+//! the listing missed), so a merged object never sorts ahead of an unmerged batch that holds
+//! earlier events of the same writer.
 
+use std::collections::HashMap;
 use std::pin::pin;
 
 use futures::StreamExt;
@@ -14,7 +18,7 @@ use super::JournalError;
 use super::cursor::Filter;
 use super::event::{WriterId, encode_line};
 use super::key::{ObjectName, Stem};
-use super::read::{Listed, ReadCtx};
+use super::read::{Listed, ReadCtx, Source};
 use crate::Timestamp;
 
 /// What a compaction did.
@@ -60,12 +64,8 @@ pub(crate) async fn compact(
     if inputs.len() < 2 {
         return Ok(stats);
     }
-    stats.merged_objects = inputs.len();
-    stats.bytes_before = inputs.iter().map(|o| o.size).sum();
-
-    let mut filter = Filter::default();
-    let mut sources: Vec<(Stem, usize)> = Vec::new();
-    let mut body = Vec::new();
+    // Read everything first: which objects may be merged depends on all of them.
+    let mut decoded_inputs = Vec::with_capacity(inputs.len());
     let mut fetches = pin!(ctx.fetch_decoded(inputs.clone()));
     while let Some((listed, decoded)) = fetches.next().await {
         let Some(decoded) = decoded? else {
@@ -74,6 +74,43 @@ pub(crate) async fn compact(
                 key: listed.location.to_string(),
             });
         };
+        decoded_inputs.push((listed, decoded));
+    }
+    // A listing taken while writers flush need not show every object older than the newest
+    // one it shows (a local folder's listing can miss a file created during it). A writer's
+    // events are a gap-free run from 0, so a gap in what was listed is such a miss: merge each
+    // writer's events only up to its first gap, and leave objects beyond it alone. Merging
+    // past the gap would put later events in an object that sorts first, and readers would
+    // then skip the missed batch as an old copy.
+    let reach = contiguous_reach(&decoded_inputs);
+    let (decoded_inputs, beyond): (Vec<_>, Vec<_>) =
+        decoded_inputs.into_iter().partition(|(_, sources)| {
+            sources.iter().all(|source| {
+                source.events.iter().all(|e| {
+                    reach
+                        .get(&e.id.writer)
+                        .is_some_and(|&reach| e.id.seq < reach)
+                })
+            })
+        });
+    if !beyond.is_empty() {
+        tracing::debug!(
+            left = beyond.len(),
+            "compaction leaves objects beyond a gap in a writer's sequence for a later run"
+        );
+    }
+    stats.unsettled += beyond.len();
+    if decoded_inputs.len() < 2 {
+        return Ok(stats);
+    }
+    let inputs: Vec<Listed> = decoded_inputs.iter().map(|(l, _)| l.clone()).collect();
+    stats.merged_objects = inputs.len();
+    stats.bytes_before = inputs.iter().map(|o| o.size).sum();
+
+    let mut filter = Filter::default();
+    let mut sources: Vec<(Stem, usize)> = Vec::new();
+    let mut body = Vec::new();
+    for (_, decoded) in &decoded_inputs {
         for source in decoded {
             let mut kept = source
                 .events
@@ -162,4 +199,30 @@ pub(crate) async fn compact(
         }
     }
     Ok(stats)
+}
+
+/// For each writer, the first sequence number not held by a gap-free run from 0 through the
+/// decoded objects (every event below it is in some object).
+fn contiguous_reach(objects: &[(Listed, Vec<Source>)]) -> HashMap<WriterId, u64> {
+    let mut seqs: HashMap<WriterId, Vec<u64>> = HashMap::new();
+    for (_, sources) in objects {
+        for source in sources {
+            for event in &source.events {
+                seqs.entry(event.id.writer).or_default().push(event.id.seq);
+            }
+        }
+    }
+    seqs.into_iter()
+        .map(|(writer, mut seqs)| {
+            seqs.sort_unstable();
+            let mut reach = 0u64;
+            for seq in seqs {
+                if seq > reach {
+                    break;
+                }
+                reach = reach.max(seq + 1);
+            }
+            (writer, reach)
+        })
+        .collect()
 }

@@ -87,6 +87,7 @@ macro_rules! conformance {
                 two_writers_one_prefix,
                 reopen_sees_everything,
                 compaction_races_appends,
+                compaction_over_a_listing_that_missed_a_batch,
                 concurrent_compactions,
                 flush_fails_then_succeeds,
                 lost_ack_is_not_duplicated,
