@@ -280,7 +280,28 @@ fn chunk(batch: &RecordBatch) -> Vec<RecordBatch> {
         .collect()
 }
 
+/// Decode Parquet sources. The Parquet and Arrow decoders panic on some damaged files
+/// (`unimplemented!` on an unknown type in the embedded schema, found by fuzzing); such a
+/// panic is caught and reported as an unreadable file.
 fn prepare_parquet(
+    dataset: &str,
+    sources: &[SourceFile],
+    existing: Option<&Schema>,
+    max_decoded: u64,
+    progress: &dyn Fn(u64, u64),
+) -> Result<Prepared, TableError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        decode_parquet(dataset, sources, existing, max_decoded, progress)
+    }))
+    .unwrap_or_else(|_| {
+        Err(TableError::Source {
+            source_name: sources.first().map(|s| s.name.clone()).unwrap_or_default(),
+            reason: "not a readable Parquet file: the decoder failed on it (a damaged file)".into(),
+        })
+    })
+}
+
+fn decode_parquet(
     dataset: &str,
     sources: &[SourceFile],
     existing: Option<&Schema>,

@@ -11,6 +11,8 @@
 //! - [`Tables::sql`] runs one query over the datasets it names, as of a version if asked.
 
 mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod idempotent;
 mod ingest;
 mod names;

@@ -67,7 +67,22 @@ pub fn to_parquet(docs: &[Doc]) -> Result<Vec<u8>, VectordError> {
 }
 
 /// Decode a docs file written by [`to_parquet`]; `path` names it in errors.
+///
+/// The Parquet and Arrow decoders panic on some damaged files (`unimplemented!` on an unknown
+/// type in the embedded schema, found by fuzzing); such a panic is caught and reported as a
+/// corrupt file.
 pub fn from_parquet(bytes: Bytes, path: &str) -> Result<Vec<Doc>, VectordError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode(bytes, path))).unwrap_or_else(
+        |_| {
+            Err(VectordError::Corrupt {
+                path: path.to_string(),
+                message: "the Parquet decoder failed on it (a damaged file)".into(),
+            })
+        },
+    )
+}
+
+fn decode(bytes: Bytes, path: &str) -> Result<Vec<Doc>, VectordError> {
     let corrupt = |message: String| VectordError::Corrupt {
         path: path.to_string(),
         message,

@@ -17,6 +17,9 @@
 mod catalog;
 mod tools;
 
+/// The names of the tools the MCP server offers.
+pub const TOOL_NAMES: [&str; 14] = tools::NAMES;
+
 use std::sync::Arc;
 
 use rmcp::model::{

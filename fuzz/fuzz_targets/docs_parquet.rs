@@ -1,0 +1,4 @@
+#![no_main]
+//! Fuzz target `docs_parquet`: see `lakehouse_fuzz::docs_parquet`.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lakehouse_fuzz::docs_parquet(data));

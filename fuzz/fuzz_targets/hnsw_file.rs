@@ -1,0 +1,4 @@
+#![no_main]
+//! Fuzz target `hnsw_file`: see `lakehouse_fuzz::hnsw_file`.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lakehouse_fuzz::hnsw_file(data));

@@ -1,0 +1,4 @@
+#![no_main]
+//! Fuzz target `id_template`: see `lakehouse_fuzz::id_template`.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lakehouse_fuzz::id_template(data));

@@ -1,0 +1,4 @@
+#![no_main]
+//! Fuzz target `ingest_jsonl`: see `lakehouse_fuzz::ingest_jsonl`.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lakehouse_fuzz::ingest_jsonl(data));

@@ -1,0 +1,4 @@
+#![no_main]
+//! Fuzz target `ingest_text`: see `lakehouse_fuzz::ingest_text`.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lakehouse_fuzz::ingest_text(data));

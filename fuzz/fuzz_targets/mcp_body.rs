@@ -1,0 +1,4 @@
+#![no_main]
+//! Fuzz target `mcp_body`: see `lakehouse_fuzz::mcp_body`.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lakehouse_fuzz::mcp_body(data));

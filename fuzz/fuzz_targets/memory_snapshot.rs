@@ -1,0 +1,4 @@
+#![no_main]
+//! Fuzz target `memory_snapshot`: see `lakehouse_fuzz::memory_snapshot`.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lakehouse_fuzz::memory_snapshot(data));

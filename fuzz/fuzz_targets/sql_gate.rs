@@ -1,0 +1,4 @@
+#![no_main]
+//! Fuzz target `sql_gate`: see `lakehouse_fuzz::sql_gate`.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lakehouse_fuzz::sql_gate(data));
