@@ -22,3 +22,8 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --all-features --no-fail-fast
 fi
+
+# The crash harness, a short run (the full one: scripts/crash-test.sh --trials 200 [--store s3]):
+# writers killed with SIGKILL at random moments, every acknowledged write checked after each kill.
+scripts/crash-test.sh --trials 20 --seed "${LAKEHOUSE_CRASH_SEED:-$RANDOM}"
+scripts/crash-test.sh --trials 10 --store s3 --seed "${LAKEHOUSE_CRASH_SEED:-$RANDOM}"

@@ -267,20 +267,29 @@ export async function reports(main) {
   }
   if (evals.length) {
     const latest = evals[0];
-    const report = await api('GET', `/v1/reports/${encodeURIComponent(latest.kind)}/${encodeURIComponent(latest.name)}`);
-    body.push(h('section', { class: 'panel', id: 'eval' },
-      h('h2', {}, `Latest agent eval: ${latest.name}`),
-      h('p', { class: 'muted' }, `${report.tasks || ''} · model ${report.model || '?'} · ${report.iterations || '?'} iterations · ${fmtTime(latest.modified)}`),
-      evalChart(report)));
+    let shownEval;
+    try {
+      const report = await api('GET', `/v1/reports/${encodeURIComponent(latest.kind)}/${encodeURIComponent(latest.name)}`);
+      shownEval = [h('p', { class: 'muted' }, `${report.tasks || ''} · model ${report.model || '?'} · ${report.iterations || '?'} iterations · ${fmtTime(latest.modified)}`),
+        evalChart(report)];
+    } catch (error) {
+      shownEval = alertBox(error);
+    }
+    body.push(h('section', { class: 'panel', id: 'eval' }, h('h2', {}, `Latest agent eval: ${latest.name}`), shownEval));
   }
+  // one unreadable report does not hide the others
   const shown = await Promise.all(benches.map(async (b) => {
-    const data = await api('GET', `/v1/reports/${encodeURIComponent(b.kind)}/${encodeURIComponent(b.name)}`);
-    const series = benchSeries(b.name, data);
+    let content;
+    try {
+      const data = await api('GET', `/v1/reports/${encodeURIComponent(b.kind)}/${encodeURIComponent(b.name)}`);
+      const series = benchSeries(b.name, data);
+      content = [series ? barChart(series) : null,
+        h('details', {}, h('summary', {}, 'the JSON'), h('pre', {}, JSON.stringify(data, null, 2)))];
+    } catch (error) {
+      content = alertBox(error);
+    }
     return h('section', { class: 'panel bench', dataset: { bench: b.name } },
-      h('h2', {}, b.name),
-      h('p', { class: 'muted' }, fmtTime(b.modified)),
-      series ? barChart(series) : null,
-      h('details', {}, h('summary', {}, 'the JSON'), h('pre', {}, JSON.stringify(data, null, 2))));
+      h('h2', {}, b.name), h('p', { class: 'muted' }, fmtTime(b.modified)), content);
   }));
   fill(main, body, shown);
 }

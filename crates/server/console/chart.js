@@ -58,7 +58,7 @@ export function barChart(series) {
 
 /** An eval report: mean steps per iteration, cold (memory frozen) next to warm (playbooks). */
 export function evalChart(report) {
-  const modes = ['cold', 'warm'].filter((m) => report[m] && report[m].summary);
+  const modes = ['cold', 'warm'].filter((m) => report[m] && report[m].summary && Array.isArray(report[m].summary.per_iteration));
   if (!modes.length) return h('p', { class: 'muted' }, 'This report has no summaries.');
   const width = 760;
   const height = 220;

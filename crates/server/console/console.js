@@ -137,7 +137,8 @@ export async function api(method, path, body) {
   try { data = text ? JSON.parse(text) : null; } catch { data = text; }
   if (!response.ok) {
     const error = data && data.error ? data.error : { message: `${response.status} ${text}` };
-    if (response.status === 401 && session.auth) {
+    if (response.status === 401 && session.auth && session.authenticated) {
+      // the session ended (expired, signed out elsewhere): back to the sign-in form, once
       session.authenticated = false;
       start();
     }
@@ -184,7 +185,11 @@ function renderWho() {
 }
 
 async function logout() {
-  await api('POST', '/console/logout', {});
+  try {
+    await api('POST', '/console/logout', {});
+  } catch {
+    // the session is gone either way
+  }
   session.authenticated = false;
   session.csrf = null;
   start();
@@ -224,19 +229,25 @@ function loginPage(main, failed) {
 
 async function route() {
   const main = document.getElementById('page');
+  // a page still polling (jobs) sees it is no longer shown
+  generation += 1;
+  const gen = generation;
   if (session.auth && !session.authenticated) {
     document.getElementById('nav').hidden = true;
     loginPage(main);
     return;
   }
   document.getElementById('nav').hidden = false;
-  generation += 1;
-  const gen = generation;
   const hash = location.hash.replace(/^#\/?/, '');
   const [path] = hash.split('?');
-  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  let parts;
+  try {
+    parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  } catch {
+    parts = [path];
+  }
   const name = parts[0] || '';
-  const page = routes[name];
+  const page = Object.hasOwn(routes, name) ? routes[name] : null;
   for (const a of document.querySelectorAll('#nav a')) {
     const target = a.getAttribute('href').replace(/^#\/?/, '');
     if (target === name) a.setAttribute('aria-current', 'page');

@@ -24,7 +24,7 @@ export async function overview(main) {
       card('datasets', fmtNum(o.datasets.count), `${fmtNum(o.datasets.rows)} rows · ${fmtBytes(o.datasets.bytes)}`, '#/datasets'),
       card('corpora', fmtNum(o.corpora.count), `${fmtNum(o.corpora.docs)} documents · ${fmtBytes(o.corpora.bytes)}`, '#/search'),
       card('memory namespaces', fmtNum(o.namespaces.count), `${fmtNum(o.namespaces.commits)} commits · ${fmtBytes(o.namespaces.bytes)}`, '#/memory'),
-      card('agent sessions', fmtNum(o.sessions.count), o.sessions.accepted !== undefined ? `${fmtNum(o.sessions.accepted)} accepted` : null, '#/sessions'),
+      card('agent sessions', fmtNum(o.sessions.count), null, '#/sessions'),
       card('jobs', fmtNum(o.jobs.total), `${fmtNum(o.jobs.running)} running`, '#/jobs')),
     h('div', { class: 'split' },
       h('section', { class: 'panel' }, h('h2', {}, 'Datasets'), table([
@@ -120,6 +120,11 @@ export async function datasets(main, parts) {
 }
 
 async function dataset(main, name) {
+  // the name comes from the address: only a dataset name goes into SQL
+  if (!/^[a-z][a-z0-9_]{0,63}$/.test(name)) {
+    fill(main, h('h1', {}, 'No such dataset'), alertBox({ message: `"${name}" is not a dataset name` }));
+    return;
+  }
   const [info, versions, sample] = await Promise.all([
     api('GET', `/v1/datasets/${encodeURIComponent(name)}`),
     api('GET', `/v1/datasets/${encodeURIComponent(name)}/history?limit=50`),

@@ -36,6 +36,9 @@ pub(crate) const CSRF_HEADER: &str = "x-csrf-token";
 const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 /// Console sessions kept at most; past it the oldest go.
 const MAX_SESSIONS: usize = 4096;
+/// Console sessions one token may hold; past it its oldest goes (so one token cannot push
+/// everyone else's sessions out).
+const MAX_SESSIONS_PER_TOKEN: usize = 32;
 
 /// What every console response says about where scripts, styles and requests may come from.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -103,13 +106,23 @@ impl ConsoleSessions {
         let now = Instant::now();
         let mut sessions = self.lock();
         sessions.retain(|_, s| s.expires > now);
-        if sessions.len() >= MAX_SESSIONS
-            && let Some(oldest) = sessions
+        let same = |s: &ConsoleSession| s.principal.name == principal.name;
+        let oldest = |sessions: &HashMap<[u8; 32], ConsoleSession>, mine: bool| {
+            sessions
                 .iter()
+                .filter(|(_, s)| !mine || same(s))
                 .min_by_key(|(_, s)| s.expires)
                 .map(|(k, _)| *k)
+        };
+        if sessions.values().filter(|s| same(s)).count() >= MAX_SESSIONS_PER_TOKEN
+            && let Some(key) = oldest(&sessions, true)
         {
-            sessions.remove(&oldest);
+            sessions.remove(&key);
+        }
+        if sessions.len() >= MAX_SESSIONS
+            && let Some(key) = oldest(&sessions, false)
+        {
+            sessions.remove(&key);
         }
         sessions.insert(
             Sha256::digest(id.as_bytes()).into(),
@@ -187,7 +200,8 @@ fn secured(mut response: Response, cache: bool) -> Response {
     );
     headers.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static(if cache { "max-age=300" } else { "no-store" }),
+        // assets are revalidated, so an upgraded server never mixes old and new modules
+        HeaderValue::from_static(if cache { "no-cache" } else { "no-store" }),
     );
     response
 }
@@ -345,6 +359,27 @@ mod tests {
         assert!(csrf_ok(&headers, &found));
         sessions.end(&id);
         assert!(sessions.get(&id).is_none());
+    }
+
+    #[test]
+    fn one_token_cannot_crowd_out_the_others() {
+        let sessions = ConsoleSessions::default();
+        let other = sessions.start(Arc::new(Principal {
+            name: "other".into(),
+            ..Principal::open()
+        }));
+        let first = sessions.start(Arc::new(Principal::open()));
+        for _ in 0..MAX_SESSIONS_PER_TOKEN {
+            sessions.start(Arc::new(Principal::open()));
+        }
+        assert!(
+            sessions.get(&first).is_none(),
+            "its own oldest session went"
+        );
+        assert!(
+            sessions.get(&other).is_some(),
+            "another token's session stayed"
+        );
     }
 
     #[test]

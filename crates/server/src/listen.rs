@@ -4,7 +4,9 @@
 //! cap on open connections (past it, new ones wait in the kernel's backlog until one closes),
 //! accept errors such as running out of file descriptors survived with a pause, and a graceful
 //! drain: on shutdown no new connections are taken, idle ones close, in-flight requests finish
-//! (for at most [`DRAIN`]; long streams such as SSE tails are then cut).
+//! (for at most [`DRAIN`]; long streams such as SSE tails are then cut). hyper restarts the
+//! header deadline while a kept-alive connection waits for its next request, so it is also the
+//! idle timeout. A client that stops reading a response it asked for is not timed out here.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,7 +40,10 @@ pub(crate) async fn run(
         .header_read_timeout(header_timeout)
         .keep_alive(true);
     let mut shutdown = std::pin::pin!(shutdown);
+    let mut connections = tokio::task::JoinSet::new();
     loop {
+        // reap finished connections so the set holds only live ones
+        while connections.try_join_next().is_some() {}
         let slot = tokio::select! {
             slot = Arc::clone(&slots).acquire_owned() => match slot {
                 Ok(slot) => slot,
@@ -66,7 +71,7 @@ pub(crate) async fn run(
                 .map_request(|request: Request<Incoming>| request.map(Body::new)),
         );
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
+        connections.spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!("connection ended: {e}");
             }
@@ -83,4 +88,6 @@ pub(crate) async fn run(
             DRAIN.as_secs()
         );
     }
+    // whatever is left (a stream that never ends) is cut before the state is closed
+    connections.shutdown().await;
 }

@@ -561,7 +561,10 @@ impl Tables {
             if options.mode == Mode::Overwrite {
                 write = write.with_schema_mode(SchemaMode::Overwrite);
             }
-            write.await.map_err(|e| TableError::delta(name, e))?
+            match write.await {
+                Ok(table) => table,
+                Err(e) => self.landed_anyway(name, &id, e).await?,
+            }
         };
         let rejected = prepared.rejects.len();
         let rejects_dataset = if rejected > 0 {
@@ -638,13 +641,33 @@ impl Tables {
         let commit = CommitProperties::default()
             .with_metadata([(idempotent::INGEST_KEY.to_string(), serde_json::json!(id))])
             .with_application_transaction(idempotent::transaction(id));
-        table
+        let written = table
             .write(vec![batch])
             .with_save_mode(SaveMode::Append)
             .with_commit_properties(commit)
-            .await
-            .map_err(|e| TableError::delta(&dataset, e))?;
+            .await;
+        if let Err(e) = written {
+            self.landed_anyway(&dataset, id, e).await?;
+        }
         Ok(dataset)
+    }
+
+    /// After a commit of ingest `id` failed: the table as it is now if the commit is in it
+    /// all the same (it landed and only its answer was lost: delta-rs then meets its own
+    /// transaction and reports a conflict), else the error.
+    async fn landed_anyway(
+        &self,
+        name: &str,
+        id: &str,
+        error: deltalake::DeltaTableError,
+    ) -> Result<DeltaTable, TableError> {
+        if let Ok(table) = self.open(name, None).await
+            && idempotent::holds(&table, name, id).await.unwrap_or(false)
+        {
+            tracing::info!(dataset = name, ingest = %id, "the commit landed though its answer was an error ({error})");
+            return Ok(table);
+        }
+        Err(TableError::delta(name, error))
     }
 
     /// Append `batch` to dataset `name`, creating it with the batch's schema if it does not

@@ -71,14 +71,18 @@ fn scan(folders: &[PathBuf]) -> Vec<Report> {
                 continue;
             }
             let path = entry.path();
-            let (kind, file) = if path.is_dir() {
+            // links are not followed: only what is in the folder itself is served
+            let Ok(kind_of) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            let (kind, file) = if kind_of.is_dir() {
                 ("eval", path.join("report.json"))
             } else if name.ends_with(".json") {
                 ("bench", path.clone())
             } else {
                 continue;
             };
-            let Ok(meta) = std::fs::metadata(&file) else {
+            let Ok(meta) = std::fs::symlink_metadata(&file) else {
                 continue;
             };
             if !meta.is_file() || found.iter().any(|(_, r)| r.kind == kind && r.name == name) {
@@ -150,14 +154,19 @@ pub(crate) async fn read(
 }
 
 fn read_capped(path: &Path) -> Result<Vec<u8>, ApiError> {
-    let meta = std::fs::metadata(path).map_err(ApiError::internal)?;
-    if meta.len() > MAX_REPORT_BYTES {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(ApiError::internal)?;
+    let mut bytes = Vec::new();
+    // bounded even if the file grows while it is read
+    file.take(MAX_REPORT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ApiError::internal)?;
+    if bytes.len() as u64 > MAX_REPORT_BYTES {
         return Err(ApiError::too_large(format!(
-            "the report is {} bytes; the console shows reports up to {MAX_REPORT_BYTES}",
-            meta.len()
+            "the report is larger than the {MAX_REPORT_BYTES} bytes the console shows"
         )));
     }
-    std::fs::read(path).map_err(ApiError::internal)
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -176,6 +185,7 @@ mod tests {
         std::fs::write(bench.join("notes.txt"), "x").unwrap();
         std::fs::write(bench.join(".hidden.json"), "{}").unwrap();
         std::fs::write(evals.join("eval-1/report.json"), "{}").unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", bench.join("linked.json")).unwrap();
         let found = scan(&[bench, evals, dir.path().join("missing")]);
         let mut names: Vec<(&str, &str)> =
             found.iter().map(|r| (r.kind, r.name.as_str())).collect();

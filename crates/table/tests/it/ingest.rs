@@ -448,3 +448,42 @@ async fn a_rerun_after_the_rejects_were_lost_writes_them_and_not_the_rows_again(
     );
     assert_eq!(tables.history("abc__rejects", None).await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn an_ingest_whose_commit_answer_was_lost_lands_once() {
+    use lakehouse_store::{FaultConfig, FaultyStore, Op, Store};
+    use std::sync::Arc;
+    let inner: Arc<dyn lakehouse_store::ObjectStore> =
+        Arc::new(lakehouse_store::object_store::memory::InMemory::new());
+    let faulty = Arc::new(FaultyStore::new(Arc::clone(&inner), FaultConfig::new(5)));
+    let tables = lakehouse_table::Tables::new(Store::from_object_store(faulty.clone(), "faulty"));
+    // the commit lands but is answered with an error, `lost` times in a row
+    faulty.only_paths_containing(Some("_delta_log/"));
+    let mut landed = 0;
+    for lost in 1..=6 {
+        faulty.fail_next(Op::PutLostAck, lost);
+        match tables
+            .ingest("p", &data("quoted.csv"), IngestOptions::new())
+            .await
+        {
+            Ok(report) => {
+                landed += 1;
+                assert_eq!(report.rows, 4, "{report:?}");
+            }
+            Err(e) => assert_eq!(e.fault(), lakehouse_store::Fault::Unavailable, "{e}"),
+        }
+        faulty.fail_next(Op::PutLostAck, 0);
+        // a retry after whatever happened: the rows are there once
+        tables
+            .ingest("p", &data("quoted.csv"), IngestOptions::new())
+            .await
+            .unwrap();
+        assert_eq!(
+            scalar(&tables, "SELECT count(*) FROM p").await,
+            4,
+            "after {lost} lost answers"
+        );
+    }
+    assert!(landed > 0, "some attempt was recognised as landed");
+    assert!(faulty.injected(Op::PutLostAck) > 0);
+}
