@@ -151,8 +151,8 @@ impl IngestOptions {
         self
     }
     /// Fail an ingest of Parquet whose columns decode to more than this many bytes in memory
-    /// (default [`DEFAULT_MAX_DECODED_BYTES`]): a small, highly compressed file can decode to
-    /// far more than the machine holds.
+    /// (default [`DEFAULT_MAX_DECODED_BYTES`](crate::DEFAULT_MAX_DECODED_BYTES)): a small,
+    /// highly compressed file can decode to far more than the machine holds.
     pub fn with_max_decoded_bytes(mut self, bytes: u64) -> Self {
         self.max_decoded_bytes = Some(bytes.max(1));
         self
