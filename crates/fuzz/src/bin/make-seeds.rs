@@ -3,7 +3,7 @@
 //! docs Parquet, manifests) or taken from the test fixtures (ingest files), plus hand-written
 //! queries, model answers, tool arguments, templates and request bodies.
 //!
-//! Usage: make-seeds [FOLDER]   (default: fuzz/corpus of the repository)
+//! Usage: `make-seeds [FOLDER]` (default: fuzz/corpus of the repository)
 //!
 //! Seeds are named by their content hash, so running it again adds only what is new; inputs
 //! a fuzzing run kept as crash reproductions live in the same folders and are left alone.
