@@ -31,8 +31,24 @@ pub(crate) enum DatasetCommand {
     Describe(NameArg),
     /// Show a dataset's commits, newest first.
     History(NameArg),
+    /// Merge a dataset's small files and checkpoint its log, so queries open and scan it fast.
+    ///
+    /// Files under --target-size are bin-packed into files of about that size, in a commit of
+    /// their own; the rows, the schema and every earlier version stay as they were (old files
+    /// are kept for --as-of-version). Appends by programs (the agent's `agent_sessions`)
+    /// compact by themselves once a dataset holds 10 small files.
+    Compact(CompactArgs),
     /// Delete a dataset and all its versions from the store.
     Drop(DropArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompactArgs {
+    /// The dataset.
+    name: String,
+    /// Merge files smaller than this many bytes, into files of about this size.
+    #[arg(long, value_name = "BYTES", default_value_t = lakehouse::table::COMPACT_TARGET_BYTES)]
+    target_size: u64,
 }
 
 #[derive(Debug, Args)]
@@ -303,6 +319,33 @@ pub(crate) async fn run(globals: &Globals, command: DatasetCommand) -> anyhow::R
                         entry.details
                     )?;
                 }
+            }
+        }
+        DatasetCommand::Compact(args) => {
+            let done = tables.compact(&args.name, Some(args.target_size)).await?;
+            if globals.json {
+                outln!("{}", serde_json::to_string(&done)?)?;
+            } else if done.files_removed == 0 {
+                outln!(
+                    "'{}' has nothing to merge (files: {}, version {})",
+                    done.name,
+                    done.files_after,
+                    done.version
+                )?;
+            } else {
+                outln!(
+                    "compacted '{}': merged {} files into {} (files: {}), version {}{}",
+                    done.name,
+                    done.files_removed,
+                    done.files_added,
+                    done.files_after,
+                    done.version,
+                    if done.checkpoint {
+                        ", log checkpointed"
+                    } else {
+                        ""
+                    }
+                )?;
             }
         }
         DatasetCommand::Drop(args) => {

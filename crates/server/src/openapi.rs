@@ -26,6 +26,7 @@ use crate::routes;
         routes::datasets::list,
         routes::datasets::describe,
         routes::datasets::history,
+        routes::datasets::compact,
         routes::datasets::drop_dataset,
         routes::datasets::ingest,
         routes::datasets::upload,

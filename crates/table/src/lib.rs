@@ -9,7 +9,9 @@
 //!   stop the ingest with an error naming file, line and column, or are quarantined in
 //!   `<name>__rejects` with the reason. A failed ingest leaves the dataset as it was.
 //! - [`Tables::sql`] runs one query over the datasets it names, as of a version if asked.
+//! - [`Tables::compact`] merges a dataset's small files and checkpoints its log.
 
+mod compact;
 mod error;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
@@ -23,6 +25,7 @@ mod sql;
 mod tables;
 mod types;
 
+pub use compact::{AUTO_COMPACT_FILES, COMPACT_TARGET_BYTES, Compaction};
 pub use deltalake::{arrow, parquet};
 pub use error::TableError;
 pub use ingest::{DEFAULT_MAX_DECODED_BYTES, ORIGINAL_NAME_KEY};

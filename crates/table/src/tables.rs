@@ -674,6 +674,10 @@ impl Tables {
     /// exist; a batch whose schema does not fit the dataset is refused by Delta. Returns the new
     /// table version. For records programs write (the agent's session log), not for ingesting
     /// files (use [`Tables::ingest`]).
+    ///
+    /// Once the dataset holds [`AUTO_COMPACT_FILES`](crate::AUTO_COMPACT_FILES) small files, the
+    /// append compacts it (see [`Tables::compact`]); a compaction that fails is logged and
+    /// left for the next append, since the rows are in.
     pub async fn append(&self, name: &str, batch: RecordBatch) -> Result<u64, TableError> {
         let table = self
             .open_or_create(name)
@@ -682,7 +686,18 @@ impl Tables {
             .with_save_mode(SaveMode::Append)
             .await
             .map_err(|e| TableError::delta(name, e))?;
-        Ok(table.version().unwrap_or(0))
+        let version = table.version().unwrap_or(0);
+        match self.compact_if_fragmented(name, table).await {
+            Ok(Some(done)) => tracing::debug!(
+                dataset = name,
+                merged = done.files_removed,
+                version = done.version,
+                "compacted"
+            ),
+            Ok(None) => {}
+            Err(error) => tracing::warn!(dataset = name, "could not compact: {error}"),
+        }
+        Ok(version)
     }
 
     /// Dataset `name`, or a handle to create it with its first write.

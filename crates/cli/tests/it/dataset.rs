@@ -153,6 +153,19 @@ fn bad_input_is_one_clear_line_and_changes_nothing() {
         "{}",
         stdout(&output)
     );
+    let output = run(lakehouse(&store, &[]).args(["dataset", "compact", "t"]));
+    assert!(
+        stdout(&output).contains("'t' has nothing to merge (files: 1, version 0)"),
+        "{}",
+        stdout(&output)
+    );
+    let output = run(lakehouse(&store, &[]).args(["dataset", "compact", "nope"]));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("no dataset named 'nope'"),
+        "{}",
+        stderr(&output)
+    );
     let output = run(lakehouse(&store, &[]).args(["dataset", "drop", "t"]));
     assert!(stderr(&output).contains("--yes"), "{}", stderr(&output));
     let output = run(lakehouse(&store, &[]).args(["dataset", "drop", "t", "--yes"]));

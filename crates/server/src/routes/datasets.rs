@@ -1,4 +1,4 @@
-//! Datasets: list, describe, history, drop, and ingest — from a store URL, or from an upload
+//! Datasets: list, describe, history, compact, drop, and ingest — from a store URL, or from an upload
 //! streamed to a temporary file (never held in memory whole) under its own size cap. Ingests
 //! run as jobs.
 
@@ -10,7 +10,9 @@ use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use futures::StreamExt;
-use lakehouse::table::{DatasetInfo, Format, HistoryEntry, IngestOptions, Mode, OnError};
+use lakehouse::table::{
+    Compaction, DatasetInfo, Format, HistoryEntry, IngestOptions, Mode, OnError,
+};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
@@ -26,6 +28,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/v1/datasets", get(list))
         .route("/v1/datasets/{name}", get(describe).delete(drop_dataset))
         .route("/v1/datasets/{name}/history", get(history))
+        .route("/v1/datasets/{name}/compact", post(compact))
         .route("/v1/datasets/{name}/ingest", post(ingest))
 }
 
@@ -86,6 +89,31 @@ pub(crate) async fn history(
             .history(&name, query.limit)
             .await?,
     ))
+}
+
+/// How to compact.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CompactQuery {
+    /// Merge files smaller than this many bytes into files of about this size (default 16 MiB).
+    target_size: Option<u64>,
+}
+
+#[utoipa::path(post, path = "/v1/datasets/{name}/compact", tag = "datasets",
+    params(("name" = String, Path, description = "The dataset"), CompactQuery),
+    description = "Merge the dataset's small files and checkpoint its log (write scope). Rows, \
+        schema and earlier versions stay as they were. Answers what was merged: `files_removed`, \
+        `files_added`, `files_before`, `files_after`, `version`, `checkpoint`.",
+    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorBody)))]
+pub(crate) async fn compact(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(name): PathParams<String>,
+    Params(query): Params<CompactQuery>,
+) -> Result<Json<Compaction>, ApiError> {
+    caller.require(Scope::Write, &[&name])?;
+    let tables = state.lakehouse().tables();
+    Ok(Json(tables.compact(&name, query.target_size).await?))
 }
 
 #[utoipa::path(delete, path = "/v1/datasets/{name}", tag = "datasets",

@@ -155,6 +155,52 @@ async fn datasets_and_sql() {
         (d.body["version"].clone(), d.body["rows"].clone()),
         (json!(1), json!(200))
     );
+    // compaction merges the two files into one; rows and earlier versions stay
+    let refused = call(
+        &app,
+        "POST",
+        "/v1/datasets/permits/compact",
+        Some(READER),
+        None,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let bad = call(
+        &app,
+        "POST",
+        "/v1/datasets/permits/compact?target_size=0",
+        Some(ADMIN),
+        None,
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    let missing = call(&app, "POST", "/v1/datasets/nope/compact", Some(ADMIN), None).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.text);
+    let compacted = call(
+        &app,
+        "POST",
+        "/v1/datasets/permits/compact",
+        Some(ADMIN),
+        None,
+    )
+    .await;
+    assert_eq!(compacted.status, StatusCode::OK, "{}", compacted.text);
+    assert_eq!(
+        (
+            compacted.body["files_before"].clone(),
+            compacted.body["files_after"].clone(),
+            compacted.body["version"].clone(),
+            compacted.body["checkpoint"].clone()
+        ),
+        (json!(2), json!(1), json!(2), json!(true)),
+        "{}",
+        compacted.text
+    );
+    let d = get(&app, "/v1/datasets/permits", Some(READER)).await;
+    assert_eq!(
+        (d.body["rows"].clone(), d.body["files"].clone()),
+        (json!(200), json!(1))
+    );
     let dropped = call(&app, "DELETE", "/v1/datasets/permits", Some(ADMIN), None).await;
     assert_eq!(dropped.status, StatusCode::OK, "{}", dropped.text);
     let gone = get(&app, "/v1/datasets/permits", Some(READER)).await;

@@ -93,7 +93,7 @@ fn int_sum(column: &dyn Array, data_type: &DataType) -> i128 {
     }
 }
 
-fn python_checksum(uri: &str, storage: &[(String, String)]) -> serde_json::Value {
+pub(crate) fn python_checksum(uri: &str, storage: &[(String, String)]) -> serde_json::Value {
     let venv = std::env::var("LAKEHOUSE_VENV").unwrap_or_else(|_| "/var/tmp/lakehouse-venv".into());
     let python = format!("{venv}/bin/python");
     let script = format!(
