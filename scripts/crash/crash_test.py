@@ -27,7 +27,9 @@ opens; Python `deltalake` reads every table with the same row count SQL gives. A
 some workload was never killed mid-write, or whose HTTP writers were refused, fails too.
 
 Output: one JSON object (trials, kills per workload, acknowledged, lost, duplicates, ...).
-Exit code 1 when anything acknowledged was lost, duplicated, or a store did not open.
+Exit code 1 when anything acknowledged was lost, duplicated, or a store did not open; the
+work folder (local stores, generated files) is then kept and named in the JSON (`kept`), and
+removed otherwise.
 """
 
 import argparse
@@ -35,6 +37,8 @@ import csv
 import json
 import os
 import random
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -75,6 +79,7 @@ class Harness:
         self.refused = []
         self.took = {}  # workload -> seconds its last unkilled run took
         self.deltalake_reads = 0
+        self.staging_files_left = set()
 
     # ---- running the binary ----
 
@@ -292,7 +297,13 @@ class Harness:
             self.lost.append(f"corpus: {described['docs']} documents for {self.corpus_rows} rows")
         manifests = os.path.join(self.store, "corpora", "crash_corpus", "manifests")
         if os.path.isdir(manifests):
-            versions = sorted(int(f.split(".")[0]) for f in os.listdir(manifests))
+            # `<key>#<digits>` is object_store's staging file for a local put (written, then
+            # linked to its key); a writer killed between the two leaves it behind. Listings
+            # skip such names, so the store never sees it: counted, not a duplicate.
+            names = os.listdir(manifests)
+            staged = [f for f in names if re.search(r"#[0-9]+$", f)]
+            self.staging_files_left.update(os.path.join(manifests, f) for f in staged)
+            versions = sorted(int(f.split(".")[0]) for f in names if f not in staged)
             if versions != list(range(1, described["version"] + 1)):
                 self.duplicates.append(f"corpus manifests are not one per version: {versions[:5]}…")
         hits = self.json_lines("search", "row 7 of trial", "--corpora", "crash_corpus", "--k", "5")[0]["hits"]
@@ -486,13 +497,18 @@ def main():
         "lost_examples": h.lost[:10],
         "duplicate_examples": h.duplicates[:10],
         "deltalake_reads": h.deltalake_reads,
+        "local_staging_files_left": len(h.staging_files_left),
         "stores_open": failure is None,
         "never_killed": [w for w in WORKLOADS if h.runs[w] >= 2 and h.kills[w] == 0],
         "failure": failure,
         "seconds": round(time.time() - started, 1),
     }
-    print(json.dumps(summary, indent=2))
     ok = failure is None and not h.lost and not h.duplicates and not summary["never_killed"]
+    if ok:
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        summary["kept"] = work  # the stores and files of the failed run, to look at
+    print(json.dumps(summary, indent=2))
     return 0 if ok else 1
 
 
