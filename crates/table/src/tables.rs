@@ -372,13 +372,15 @@ impl Tables {
         Ok(names)
     }
 
-    /// Every dataset with its statistics.
+    /// Every dataset with its statistics, sorted by name (opened a few at a time: each open
+    /// reads the table's log).
     pub async fn list(&self) -> Result<Vec<DatasetInfo>, TableError> {
-        let mut out = Vec::new();
-        for name in self.names().await? {
-            out.push(self.describe(&name).await?);
-        }
-        Ok(out)
+        let names = self.names().await?;
+        futures::stream::iter(names)
+            .map(|name| async move { self.describe(&name).await })
+            .buffered(8)
+            .try_collect()
+            .await
     }
 
     /// Schema, rows, files, size and version of dataset `name`.

@@ -5,6 +5,7 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use futures::StreamExt;
 use lakehouse::agent::SESSIONS_TABLE;
 use lakehouse::memory::NamespaceInfo;
 use serde::Serialize;
@@ -117,10 +118,23 @@ pub(crate) async fn overview(
             bytes: d.bytes,
         })
         .collect();
+    let corpus_names: Vec<String> = corpus_names
+        .into_iter()
+        .filter(|n| caller.may_touch(n))
+        .collect();
+    // read a few manifests at a time, in name order
+    let manifests: Vec<_> = futures::stream::iter(corpus_names)
+        .map(|name| async move {
+            let manifest = lakehouse.corpora().manifest(&name).await;
+            (name, manifest)
+        })
+        .buffered(8)
+        .collect()
+        .await;
     let mut corpora = Vec::new();
-    for name in corpus_names.into_iter().filter(|n| caller.may_touch(n)) {
+    for (name, manifest) in manifests {
         // one unreadable corpus does not hide the store (GET /v1/corpora/{name} says why)
-        let m = match lakehouse.corpora().manifest(&name).await {
+        let m = match manifest {
             Ok(m) => m,
             Err(e) => {
                 tracing::warn!(corpus = %name, "overview: {e}");
