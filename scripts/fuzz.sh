@@ -8,8 +8,9 @@
 #   scripts/fuzz.sh [--minutes M] [--targets a,b,...] [--jobs J] [--out FILE]
 #
 # Each target runs M minutes (default 1), J at a time (default 2), on a working copy of its
-# seeds in /var/tmp/lakehouse-fuzz-work (the committed corpus is not flooded). Crashes land
-# in fuzz/artifacts/<target>/. A JSON summary (targets, seconds, executions, corpus sizes,
+# seeds in /var/tmp/lakehouse-fuzz-work (the committed corpus is not flooded), in libFuzzer's
+# fork mode so a crash does not end the run. Crashes, timeouts and OOMs land in
+# fuzz/artifacts/<target>/. A JSON summary (targets, seconds, executions, corpus sizes,
 # crashes) goes to stdout and, with --out, to FILE; the exit code is 1 if anything crashed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,11 +50,18 @@ run_one() {
   before=$(ls "$work/$t" | wc -l)
   local log="$work/$t.log"
   local status=0
+  # fork mode: a crash, timeout or OOM is saved and the run goes on for its whole budget
   cargo fuzz run -s none --fuzz-dir fuzz "$t" "$work/$t" -- \
     -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 \
+    -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
     -artifact_prefix="fuzz/artifacts/$t/" > "$log" 2>&1 || status=$?
   local runs
-  runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)
+  # fork mode's parent counts the executions of its jobs on "#<executions>: cov: ..." lines
+  # (its own final stats say 0)
+  runs=$(grep -oE '^#[0-9]+:' "$log" | tr -d '#:' | tail -1)
+  if [ -z "$runs" ]; then
+    runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)
+  fi
   local crashes
   crashes=$(ls "fuzz/artifacts/$t" | wc -l)
   printf '{"target": "%s", "seconds": %s, "executions": %s, "corpus_before": %s, "corpus_after": %s, "crashes": %s, "exit": %s}\n' \

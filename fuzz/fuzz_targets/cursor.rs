@@ -1,4 +1,6 @@
 #![no_main]
 //! Fuzz target `cursor`: see `lakehouse_fuzz::cursor`.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| lakehouse_fuzz::cursor(data));
+libfuzzer_sys::fuzz_target!(init: lakehouse_fuzz::abort_on_uncaught_panics(), |data: &[u8]| {
+    lakehouse_fuzz::cursor(data)
+});

@@ -1,4 +1,6 @@
 #![no_main]
 //! Fuzz target `id_template`: see `lakehouse_fuzz::id_template`.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| lakehouse_fuzz::id_template(data));
+libfuzzer_sys::fuzz_target!(init: lakehouse_fuzz::abort_on_uncaught_panics(), |data: &[u8]| {
+    lakehouse_fuzz::id_template(data)
+});

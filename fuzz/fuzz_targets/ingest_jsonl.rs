@@ -1,4 +1,6 @@
 #![no_main]
 //! Fuzz target `ingest_jsonl`: see `lakehouse_fuzz::ingest_jsonl`.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| lakehouse_fuzz::ingest_jsonl(data));
+libfuzzer_sys::fuzz_target!(init: lakehouse_fuzz::abort_on_uncaught_panics(), |data: &[u8]| {
+    lakehouse_fuzz::ingest_jsonl(data)
+});

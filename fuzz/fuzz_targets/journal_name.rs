@@ -1,4 +1,6 @@
 #![no_main]
 //! Fuzz target `journal_name`: see `lakehouse_fuzz::journal_name`.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| lakehouse_fuzz::journal_name(data));
+libfuzzer_sys::fuzz_target!(init: lakehouse_fuzz::abort_on_uncaught_panics(), |data: &[u8]| {
+    lakehouse_fuzz::journal_name(data)
+});

@@ -47,6 +47,29 @@ pub const TARGETS: [Target; 20] = [
     ("mcp_body", mcp_body),
 ];
 
+/// Source folders of the decoders whose panics on damaged input the product catches and
+/// reports as a corrupt file (docs Parquet, Parquet ingest, BM25 packs): arrow and parquet
+/// (`unimplemented!` and overflow on damaged schemas), tantivy (overflow on damaged packs).
+pub const CAUGHT_PANIC_SOURCES: [&str; 3] = ["/arrow-", "/parquet-", "/tantivy-"];
+
+/// For the cargo-fuzz binaries (`fuzz_target!(init: ...)`): libFuzzer's panic hook aborts on
+/// every panic, even one the product catches, which would make the fuzzer stop on each
+/// damaged file a decoder refuses with a panic. This hook lets a panic raised in
+/// [`CAUGHT_PANIC_SOURCES`] unwind to the product's `catch_unwind` (if nothing catches it,
+/// libFuzzer's wrapper still aborts, and that is a crash); every other panic aborts at once,
+/// as before.
+pub fn abort_on_uncaught_panics() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let file = info.location().map(|l| l.file()).unwrap_or_default();
+        if CAUGHT_PANIC_SOURCES.iter().any(|s| file.contains(s)) {
+            return;
+        }
+        default_hook(info);
+        std::process::abort();
+    }));
+}
+
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
@@ -201,8 +224,12 @@ pub fn hnsw_file(data: &[u8]) {
 /// The bytes as a corpus segment's packed BM25 index; a loaded one is searched.
 pub fn bm25_pack(data: &[u8]) {
     if let Ok(index) = lakehouse_vectord::bm25::Bm25Index::from_bytes(data, "fuzz") {
-        let _ = index.search("permit roof", 5, &[], &|_| true);
-        let _ = index.search("x", 5, &[("ward".into(), "1".into())], &|_| true);
+        // searches run on the fan-out pool, which turns a panic into an error
+        // (`SearchPanicked`); the same here
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = index.search("permit roof", 5, &[], &|_| true);
+            let _ = index.search("x", 5, &[("ward".into(), "1".into())], &|_| true);
+        }));
     }
 }
 

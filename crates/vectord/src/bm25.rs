@@ -145,7 +145,23 @@ fn unpack(bytes: &[u8]) -> Option<Vec<(String, &[u8])>> {
 
 impl Bm25Index {
     /// Load an index packed by [`build`]; `path` names it in errors.
+    ///
+    /// tantivy panics on some damaged packs (an overflow reading a file's footer, found by
+    /// fuzzing); such a panic is caught and reported as a corrupt file. (Packs in a corpus are
+    /// checked against the manifest's SHA-256 before they get here.)
     pub fn from_bytes(bytes: &[u8], path: &str) -> Result<Self, VectordError> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Self::open_packed(bytes, path)
+        }))
+        .unwrap_or_else(|_| {
+            Err(VectordError::Corrupt {
+                path: path.to_string(),
+                message: "the BM25 index failed to open (a damaged pack)".into(),
+            })
+        })
+    }
+
+    fn open_packed(bytes: &[u8], path: &str) -> Result<Self, VectordError> {
         let corrupt = |message: String| VectordError::Corrupt {
             path: path.to_string(),
             message,
