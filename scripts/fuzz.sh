@@ -11,7 +11,8 @@
 # seeds in /var/tmp/lakehouse-fuzz-work (the committed corpus is not flooded), in libFuzzer's
 # fork mode so a crash does not end the run. Crashes, timeouts and OOMs land in
 # fuzz/artifacts/<target>/. A JSON summary (targets, seconds, executions, corpus sizes,
-# crashes) goes to stdout and, with --out, to FILE; the exit code is 1 if anything crashed.
+# crashes, OOMs, timeouts, slow inputs) goes to stdout and, with --out, to FILE; the exit
+# code is 1 if anything crashed, ran out of memory or timed out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 minutes=1
@@ -62,11 +63,16 @@ run_one() {
   if [ -z "$runs" ]; then
     runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)
   fi
-  local crashes
-  crashes=$(ls "fuzz/artifacts/$t" | wc -l)
-  printf '{"target": "%s", "seconds": %s, "executions": %s, "corpus_before": %s, "corpus_after": %s, "crashes": %s, "exit": %s}\n' \
-    "$t" "$seconds" "${runs:-0}" "$before" "$(ls "$work/$t" | wc -l)" "$crashes" "$status" > "$work/$t.json"
-  echo "fuzz.sh: $t: ${runs:-0} executions, $crashes crash inputs (exit $status)" >&2
+  # libFuzzer names what it keeps by kind: crash-, oom-, timeout-, leak- (findings) and
+  # slow-unit- (an input slower than 10 s: reported, not a failure)
+  local crashes ooms timeouts slow
+  crashes=$(find "fuzz/artifacts/$t" -name 'crash-*' -o -name 'leak-*' | wc -l)
+  ooms=$(find "fuzz/artifacts/$t" -name 'oom-*' | wc -l)
+  timeouts=$(find "fuzz/artifacts/$t" -name 'timeout-*' | wc -l)
+  slow=$(find "fuzz/artifacts/$t" -name 'slow-unit-*' | wc -l)
+  printf '{"target": "%s", "seconds": %s, "executions": %s, "corpus_before": %s, "corpus_after": %s, "crashes": %s, "ooms": %s, "timeouts": %s, "slow_units": %s, "exit": %s}\n' \
+    "$t" "$seconds" "${runs:-0}" "$before" "$(ls "$work/$t" | wc -l)" "$crashes" "$ooms" "$timeouts" "$slow" "$status" > "$work/$t.json"
+  echo "fuzz.sh: $t: ${runs:-0} executions, $crashes crashes, $ooms OOMs, $timeouts timeouts, $slow slow inputs (exit $status)" >&2
 }
 
 running=0
@@ -84,15 +90,18 @@ summary=$(python3 - "$work" "${list[@]}" <<'PY'
 import json, sys
 work, names = sys.argv[1], sys.argv[2:]
 rows = [json.load(open(f"{work}/{n}.json")) for n in names]
-print(json.dumps({"bench": "fuzz", "engine": "libFuzzer (cargo-fuzz, --sanitizer none, stable)",
+print(json.dumps({"bench": "fuzz", "engine": "libFuzzer (cargo-fuzz, --sanitizer none, stable, fork mode)",
                   "targets": rows, "total_executions": sum(r["executions"] for r in rows),
-                  "crashes": sum(r["crashes"] for r in rows)}, indent=2))
+                  "crashes": sum(r["crashes"] for r in rows),
+                  "ooms": sum(r["ooms"] for r in rows),
+                  "timeouts": sum(r["timeouts"] for r in rows),
+                  "slow_units": sum(r["slow_units"] for r in rows)}, indent=2))
 PY
 )
 echo "$summary"
 if [ -n "$out" ]; then
   echo "$summary" > "$out"
 fi
-if echo "$summary" | grep -q '"crashes": [1-9]'; then
+if echo "$summary" | grep -qE '"(crashes|ooms|timeouts)": [1-9]'; then
   exit 1
 fi

@@ -49,8 +49,15 @@ pub const TARGETS: [Target; 20] = [
 
 /// Source folders of the decoders whose panics on damaged input the product catches and
 /// reports as a corrupt file (docs Parquet, Parquet ingest, BM25 packs): arrow and parquet
-/// (`unimplemented!` and overflow on damaged schemas), tantivy (overflow on damaged packs).
-pub const CAUGHT_PANIC_SOURCES: [&str; 3] = ["/arrow-", "/parquet-", "/tantivy-"];
+/// (`unimplemented!` and overflow on damaged schemas), tantivy and the crates it reads bytes
+/// with, ownedbytes and byteorder (overflow and out-of-range reads on damaged packs).
+pub const CAUGHT_PANIC_SOURCES: [&str; 5] = [
+    "/arrow-",
+    "/parquet-",
+    "/tantivy-",
+    "/ownedbytes-",
+    "/byteorder-",
+];
 
 /// For the cargo-fuzz binaries (`fuzz_target!(init: ...)`): libFuzzer's panic hook aborts on
 /// every panic, even one the product catches, which would make the fuzzer stop on each
