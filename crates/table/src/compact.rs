@@ -42,7 +42,7 @@ pub struct Compaction {
     pub files_removed: u64,
     /// Files written in their place.
     pub files_added: u64,
-    /// Live files before and after.
+    /// Live files before.
     pub files_before: usize,
     /// Live files after.
     pub files_after: usize,
