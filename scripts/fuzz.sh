@@ -34,12 +34,17 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "fuzz.sh: installing cargo-fuzz" >&2
   cargo install --locked cargo-fuzz >&2
 fi
+chosen=$targets
 if [ -z "$targets" ]; then
   targets=$(cargo fuzz list --fuzz-dir fuzz | tr '\n' ',')
 fi
 IFS=',' read -r -a list <<< "${targets%,}"
 echo "fuzz.sh: building ${#list[@]} targets (instrumented, release; the first build takes a while)" >&2
-cargo fuzz build -s none --fuzz-dir fuzz >&2
+if [ -z "$chosen" ]; then
+  cargo fuzz build -s none --fuzz-dir fuzz >&2
+else
+  for t in "${list[@]}"; do cargo fuzz build -s none --fuzz-dir fuzz "$t" >&2; done
+fi
 work=${LAKEHOUSE_FUZZ_WORK:-/var/tmp/lakehouse-fuzz-work}
 seconds=$((minutes * 60))
 
@@ -50,6 +55,9 @@ run_one() {
   local before
   before=$(ls "$work/$t" | wc -l)
   local log="$work/$t.log"
+  # findings of this run only: artifacts of earlier runs stay in fuzz/artifacts/<target>/
+  local started="$work/$t.started"
+  touch "$started"
   local status=0
   # fork mode: a crash, timeout or OOM is saved and the run goes on for its whole budget
   cargo fuzz run -s none --fuzz-dir fuzz "$t" "$work/$t" -- \
@@ -66,10 +74,10 @@ run_one() {
   # libFuzzer names what it keeps by kind: crash-, oom-, timeout-, leak- (findings) and
   # slow-unit- (an input slower than 10 s: reported, not a failure)
   local crashes ooms timeouts slow
-  crashes=$(find "fuzz/artifacts/$t" -name 'crash-*' -o -name 'leak-*' | wc -l)
-  ooms=$(find "fuzz/artifacts/$t" -name 'oom-*' | wc -l)
-  timeouts=$(find "fuzz/artifacts/$t" -name 'timeout-*' | wc -l)
-  slow=$(find "fuzz/artifacts/$t" -name 'slow-unit-*' | wc -l)
+  crashes=$(find "fuzz/artifacts/$t" -newer "$started" \( -name 'crash-*' -o -name 'leak-*' \) | wc -l)
+  ooms=$(find "fuzz/artifacts/$t" -newer "$started" -name 'oom-*' | wc -l)
+  timeouts=$(find "fuzz/artifacts/$t" -newer "$started" -name 'timeout-*' | wc -l)
+  slow=$(find "fuzz/artifacts/$t" -newer "$started" -name 'slow-unit-*' | wc -l)
   printf '{"target": "%s", "seconds": %s, "executions": %s, "corpus_before": %s, "corpus_after": %s, "crashes": %s, "ooms": %s, "timeouts": %s, "slow_units": %s, "exit": %s}\n' \
     "$t" "$seconds" "${runs:-0}" "$before" "$(ls "$work/$t" | wc -l)" "$crashes" "$ooms" "$timeouts" "$slow" "$status" > "$work/$t.json"
   echo "fuzz.sh: $t: ${runs:-0} executions, $crashes crashes, $ooms OOMs, $timeouts timeouts, $slow slow inputs (exit $status)" >&2

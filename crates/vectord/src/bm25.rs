@@ -5,10 +5,16 @@
 //! built in memory and its files are packed into one object for the store; loading unpacks them
 //! into a RAM directory. Queries are parsed leniently: stray quotes or `AND`/`:` in user text
 //! never make a query fail.
+//!
+//! The pack (version 2) ends with the SHA-256 of everything before it, checked before tantivy
+//! sees a byte: tantivy trusts its own files, and a damaged one can make it allocate without
+//! bound (an abort, not a panic; found by fuzzing). Version-1 packs, without the digest, still
+//! load from a corpus, whose manifest records every file's SHA-256.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
 use tantivy::collector::TopDocs;
 use tantivy::columnar::Column;
 use tantivy::directory::{Directory, RamDirectory};
@@ -20,7 +26,12 @@ use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
 use crate::VectordError;
 
-const MAGIC: &[u8; 8] = b"LHBM25\0\x01";
+/// The pack's first bytes; the last one is the format version.
+const MAGIC_PREFIX: &[u8; 7] = b"LHBM25\0";
+/// Version 1: files only. Version 2: files, then the SHA-256 of everything before it.
+const VERSION_1: u8 = 1;
+const VERSION_2: u8 = 2;
+const DIGEST_LEN: usize = 32;
 /// Indexing memory budget (tantivy's minimum is 15 MB per thread).
 const WRITER_HEAP: usize = 50_000_000;
 
@@ -84,7 +95,8 @@ pub fn build(docs: &[Bm25Doc<'_>]) -> Result<Vec<u8>, VectordError> {
     }
     files.sort();
     let mut out = Vec::new();
-    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(MAGIC_PREFIX);
+    out.push(VERSION_2);
     out.extend_from_slice(&u32::try_from(files.len()).unwrap_or(u32::MAX).to_le_bytes());
     for path in files {
         let data = dir
@@ -96,6 +108,8 @@ pub fn build(docs: &[Bm25Doc<'_>]) -> Result<Vec<u8>, VectordError> {
         out.extend_from_slice(&(data.len() as u64).to_le_bytes());
         out.extend_from_slice(&data);
     }
+    let digest = Sha256::digest(&out);
+    out.extend_from_slice(&digest);
     Ok(out)
 }
 
@@ -126,32 +140,90 @@ fn take<'a>(buf: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
     Some(head)
 }
 
-fn unpack(bytes: &[u8]) -> Option<Vec<(String, &[u8])>> {
+/// The files of a pack. `verified` says the caller checked the bytes against a digest recorded
+/// when they were written (a corpus manifest); otherwise only a version-2 pack whose own digest
+/// matches is accepted.
+fn unpack(bytes: &[u8], verified: bool) -> Result<Vec<(String, &[u8])>, &'static str> {
     let mut buf = bytes;
-    if take(&mut buf, MAGIC.len())? != MAGIC {
-        return None;
+    if take(&mut buf, MAGIC_PREFIX.len()) != Some(MAGIC_PREFIX.as_slice()) {
+        return Err("not a packed BM25 index");
     }
-    let count = u32::from_le_bytes(take(&mut buf, 4)?.try_into().ok()?);
+    match take(&mut buf, 1).map(|v| v[0]) {
+        Some(VERSION_2) => {
+            let Some(body_len) = bytes.len().checked_sub(DIGEST_LEN) else {
+                return Err("truncated (no checksum)");
+            };
+            let (body, stored) = bytes.split_at(body_len);
+            if !verified && !digest_matches(body, stored) {
+                return Err("checksum mismatch (a damaged pack)");
+            }
+            buf = &buf[..buf.len().saturating_sub(DIGEST_LEN)];
+        }
+        Some(VERSION_1) if verified => {}
+        Some(VERSION_1) => {
+            return Err(
+                "a version-1 pack has no checksum of its own; load it through its corpus \
+                 manifest, or rebuild the corpus",
+            );
+        }
+        _ => return Err("unknown pack version"),
+    }
+    let truncated = "truncated or damaged file table";
+    let count = u32::from_le_bytes(read_array(&mut buf).ok_or(truncated)?);
     let mut files = Vec::new();
     for _ in 0..count {
-        let name_len = u32::from_le_bytes(take(&mut buf, 4)?.try_into().ok()?);
-        let name = std::str::from_utf8(take(&mut buf, usize::try_from(name_len).ok()?)?).ok()?;
-        let len = u64::from_le_bytes(take(&mut buf, 8)?.try_into().ok()?);
-        let data = take(&mut buf, usize::try_from(len).ok()?)?;
+        let name_len = u32::from_le_bytes(read_array(&mut buf).ok_or(truncated)?);
+        let name =
+            take(&mut buf, usize::try_from(name_len).map_err(|_| truncated)?).ok_or(truncated)?;
+        let name = std::str::from_utf8(name).map_err(|_| "a file name is not UTF-8")?;
+        let len = u64::from_le_bytes(read_array(&mut buf).ok_or(truncated)?);
+        let data = take(&mut buf, usize::try_from(len).map_err(|_| truncated)?).ok_or(truncated)?;
         files.push((name.to_string(), data));
     }
-    buf.is_empty().then_some(files)
+    if !buf.is_empty() {
+        return Err("trailing bytes after the file table");
+    }
+    Ok(files)
+}
+
+fn read_array<const N: usize>(buf: &mut &[u8]) -> Option<[u8; N]> {
+    take(buf, N)?.try_into().ok()
+}
+
+/// Whether `stored` is the SHA-256 of `body`. The bytes are compared by folding their
+/// differences, not with `==`: a coverage-guided fuzzer lifts the operands of an equality
+/// (memcmp) into its inputs and so forges a digest stored next to the data, which would feed
+/// tantivy damaged files again.
+fn digest_matches(body: &[u8], stored: &[u8]) -> bool {
+    let digest = Sha256::digest(body);
+    stored.len() == DIGEST_LEN
+        && digest
+            .iter()
+            .zip(stored)
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
 }
 
 impl Bm25Index {
-    /// Load an index packed by [`build`]; `path` names it in errors.
-    ///
-    /// tantivy panics on some damaged packs (an overflow reading a file's footer, found by
-    /// fuzzing); such a panic is caught and reported as a corrupt file. (Packs in a corpus are
-    /// checked against the manifest's SHA-256 before they get here.)
+    /// Load an index packed by [`build`]; `path` names it in errors. The pack's own checksum
+    /// is verified first, so a damaged pack is reported as corrupt before tantivy reads it; a
+    /// version-1 pack (no checksum) is refused.
     pub fn from_bytes(bytes: &[u8], path: &str) -> Result<Self, VectordError> {
+        Self::load(bytes, path, false)
+    }
+
+    /// [`Bm25Index::from_bytes`] for bytes the caller has already checked against the SHA-256
+    /// recorded when they were written (a corpus manifest): the pack's own checksum is not
+    /// computed again, and version-1 packs load.
+    pub(crate) fn from_verified_bytes(bytes: &[u8], path: &str) -> Result<Self, VectordError> {
+        Self::load(bytes, path, true)
+    }
+
+    /// tantivy also panics on some damaged files (an overflow reading a file's footer, found by
+    /// fuzzing); such a panic is caught and reported as a corrupt file.
+    fn load(bytes: &[u8], path: &str, verified: bool) -> Result<Self, VectordError> {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            Self::open_packed(bytes, path)
+            Self::open_packed(bytes, path, verified)
         }))
         .unwrap_or_else(|_| {
             Err(VectordError::Corrupt {
@@ -161,12 +233,12 @@ impl Bm25Index {
         })
     }
 
-    fn open_packed(bytes: &[u8], path: &str) -> Result<Self, VectordError> {
+    fn open_packed(bytes: &[u8], path: &str, verified: bool) -> Result<Self, VectordError> {
         let corrupt = |message: String| VectordError::Corrupt {
             path: path.to_string(),
             message,
         };
-        let files = unpack(bytes).ok_or_else(|| corrupt("not a packed BM25 index".into()))?;
+        let files = unpack(bytes, verified).map_err(|m| corrupt(m.into()))?;
         let dir = RamDirectory::create();
         for (name, data) in files {
             dir.atomic_write(Path::new(&name), data)
@@ -373,5 +445,55 @@ mod tests {
             Bm25Index::from_bytes(&bytes[..bytes.len() - 3], "p"),
             Err(VectordError::Corrupt { .. })
         ));
+    }
+
+    fn one_doc_pack() -> Vec<u8> {
+        let m = meta(&[("ward", "1")]);
+        build(&[Bm25Doc {
+            key: 7,
+            text: "replace roofing shingles",
+            meta: &m,
+        }])
+        .unwrap()
+    }
+
+    fn corrupt_message(result: Result<Bm25Index, VectordError>) -> String {
+        match result {
+            Err(VectordError::Corrupt { message, .. }) => message,
+            other => panic!("expected a corrupt pack, got {other:?}"),
+        }
+    }
+
+    /// A flipped byte anywhere in a tantivy file is caught by the pack's checksum before
+    /// tantivy reads it (fuzzing found damaged doc-store files that made tantivy abort on a
+    /// huge allocation).
+    #[test]
+    fn every_damaged_byte_is_caught_by_the_checksum() {
+        let bytes = one_doc_pack();
+        assert_eq!(&bytes[..8], b"LHBM25\0\x02");
+        for at in (8..bytes.len()).step_by(7) {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 0x5a;
+            let message = corrupt_message(Bm25Index::from_bytes(&damaged, "p"));
+            assert!(message.contains("checksum"), "byte {at}: {message}");
+        }
+    }
+
+    /// Packs written before the checksum (version 1) load through a corpus, whose manifest
+    /// holds their SHA-256, and are refused on their own.
+    #[test]
+    fn version_one_packs_load_only_when_verified_by_the_caller() {
+        let mut v1 = one_doc_pack();
+        v1.truncate(v1.len() - DIGEST_LEN);
+        v1[7] = VERSION_1;
+        let message = corrupt_message(Bm25Index::from_bytes(&v1, "p"));
+        assert!(message.contains("version-1"), "{message}");
+        let index = Bm25Index::from_verified_bytes(&v1, "p").unwrap();
+        let hits = index.search("roof", 5, &[], &|_| true).unwrap();
+        assert_eq!(hits.iter().map(|h| h.0).collect::<Vec<_>>(), vec![7]);
+        let mut unknown = one_doc_pack();
+        unknown[7] = 9;
+        let message = corrupt_message(Bm25Index::from_bytes(&unknown, "p"));
+        assert!(message.contains("unknown pack version"), "{message}");
     }
 }

@@ -160,7 +160,7 @@ pub(crate) async fn load(
     let id = entry.id.clone();
     tokio::task::spawn_blocking(move || {
         let ann = HnswIndex::from_bytes(&vectors.1, &vectors.0)?;
-        let bm25 = Bm25Index::from_bytes(&bm25.1, &bm25.0)?;
+        let bm25 = Bm25Index::from_verified_bytes(&bm25.1, &bm25.0)?;
         let docs = docs::from_parquet(docs.1, &docs.0)?;
         let by_key = docs.iter().enumerate().map(|(i, d)| (d.key, i)).collect();
         Ok(Segment {
