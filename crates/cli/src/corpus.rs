@@ -36,8 +36,20 @@ pub(crate) enum CorpusCommand {
     Tune(TuneArgs),
     /// Merge a corpus's segments into one, dropping deleted documents (vectors are reused).
     Compact(NameArg),
+    /// Delete the manifests of versions superseded more than --retain ago (default 7d) and the
+    /// segment files no remaining version names; the current version stays. --dry-run only
+    /// reports.
+    Gc(GcArgs),
     /// Delete a corpus and all its versions.
     Drop(DropArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GcArgs {
+    /// The corpus.
+    name: String,
+    #[command(flatten)]
+    retain: crate::gc::RetainArgs,
 }
 
 #[derive(Debug, Args)]
@@ -360,6 +372,16 @@ pub(crate) async fn run(globals: &Globals, command: CorpusCommand) -> anyhow::Re
                     m.version,
                     m.docs
                 )?;
+            }
+        }
+        CorpusCommand::Gc(args) => {
+            let done = corpora
+                .gc(&args.name, args.retain.retain, args.retain.dry_run)
+                .await?;
+            if globals.json {
+                outln!("{}", serde_json::to_string(&done)?)?;
+            } else {
+                outln!("{}", crate::gc::corpus_line(&done))?;
             }
         }
         CorpusCommand::Drop(args) => {

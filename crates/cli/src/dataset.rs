@@ -38,6 +38,11 @@ pub(crate) enum DatasetCommand {
     /// are kept for --as-of-version). Appends by programs (the agent's `agent_sessions`)
     /// compact by themselves once a dataset holds 10 small files.
     Compact(CompactArgs),
+    /// Delete the files of a dataset's versions older than --retain (default 7d): what
+    /// overwrites and compactions replaced. Those versions can no longer be read
+    /// (--as-of-version); the current one stays. With --retain of 1h or more, files of
+    /// ingests that never committed go too.
+    Vacuum(VacuumArgs),
     /// Delete a dataset and all its versions from the store.
     Drop(DropArgs),
 }
@@ -49,6 +54,14 @@ pub(crate) struct CompactArgs {
     /// Merge files smaller than this many bytes, into files of about this size.
     #[arg(long, value_name = "BYTES", default_value_t = lakehouse::table::COMPACT_TARGET_BYTES)]
     target_size: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VacuumArgs {
+    /// The dataset.
+    name: String,
+    #[command(flatten)]
+    retain: crate::gc::RetainArgs,
 }
 
 #[derive(Debug, Args)]
@@ -319,6 +332,16 @@ pub(crate) async fn run(globals: &Globals, command: DatasetCommand) -> anyhow::R
                         entry.details
                     )?;
                 }
+            }
+        }
+        DatasetCommand::Vacuum(args) => {
+            let done = tables
+                .vacuum(&args.name, args.retain.retain, args.retain.dry_run)
+                .await?;
+            if globals.json {
+                outln!("{}", serde_json::to_string(&done)?)?;
+            } else {
+                outln!("{}", crate::gc::dataset_line(&done))?;
             }
         }
         DatasetCommand::Compact(args) => {

@@ -17,6 +17,7 @@ mod bench;
 mod corpus;
 mod dataset;
 mod demo;
+mod gc;
 mod journal;
 mod memory;
 mod serve;
@@ -82,6 +83,10 @@ enum Command {
     /// Run a model over every row of a dataset with a prompt template and a JSON schema;
     /// structured answers go to a new dataset (concurrent, resumable).
     Analyze(analyze::AnalyzeArgs),
+    /// Reclaim space: delete the dataset files and corpus versions no version within the
+    /// retention window reads (--retain, default 7d). The current version of everything stays;
+    /// --dry-run only reports. Memory and journals are not touched.
+    Gc(gc::GcArgs),
     /// Measure Lakehouse against its peers; writes JSON under bench-results/.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -127,9 +132,11 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 fn init_logging(verbose: u8, serving: bool) {
     let default = match verbose {
         // the server logs one line per request; the Delta kernel's per-snapshot INFO lines (a
-        // handful for every table a request opens) only at -v
-        0 if serving => "info,buoyant_kernel=warn,deltalake_core=warn",
-        0 => "warn",
+        // handful for every table a request opens) only at -v. The kernel also warns, with a
+        // long backtrace, when an old file's statistics do not fit a changed schema (it reads
+        // the file without them, e.g. in a vacuum after an overwrite): errors only.
+        0 if serving => "info,buoyant_kernel=error,deltalake_core=warn",
+        0 => "warn,buoyant_kernel=error",
         1 => "info",
         2 => "debug",
         _ => "trace",
@@ -173,6 +180,7 @@ fn main() -> ExitCode {
             Command::Memory(command) => memory::run(&globals, command).await,
             Command::Agent(command) => agent::run(&globals, command).await,
             Command::Analyze(args) => analyze::run(&globals, args).await,
+            Command::Gc(args) => gc::run(&globals, args).await,
             Command::Bench(command) => bench::run(&globals, command).await,
             Command::Serve(args) => serve::serve(&globals, args).await,
             Command::Mcp(args) => serve::mcp(&globals, args).await,

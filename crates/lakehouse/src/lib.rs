@@ -10,6 +10,8 @@
 
 use std::sync::Arc;
 
+mod gc;
+pub use gc::GcReport;
 pub use lakehouse_agent as agent;
 use lakehouse_agent::Workspace;
 pub use lakehouse_memory as memory;

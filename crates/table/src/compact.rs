@@ -7,8 +7,8 @@
 //! rewrites the small files as one, in a commit of its own (`dataChange: false`: the rows are
 //! the same), and writes a checkpoint so that opening the table reads one Parquet log file and
 //! the commits after it instead of every commit since the table began. Nothing is deleted: the
-//! replaced files stay for time travel (`as_of_version`) until a vacuum, which Lakehouse does
-//! not run.
+//! replaced files stay for time travel (`as_of_version`) until a vacuum ([`Tables::vacuum`],
+//! `lakehouse gc`) deletes those replaced longer ago than its retention.
 //!
 //! [`Tables::append`] compacts by itself once a dataset holds [`AUTO_COMPACT_FILES`] small
 //! files; `lakehouse dataset compact` and `POST /v1/datasets/{name}/compact` do it on demand.

@@ -24,6 +24,7 @@ mod source;
 mod sql;
 mod tables;
 mod types;
+mod vacuum;
 
 pub use compact::{AUTO_COMPACT_FILES, COMPACT_TARGET_BYTES, Compaction};
 pub use deltalake::{arrow, parquet};
@@ -38,3 +39,4 @@ pub use tables::{
     ColumnInfo, DatasetInfo, HistoryEntry, IngestOptions, IngestReport, Mode, Progress, Tables,
 };
 pub use types::{ColumnType, parse_schema_spec};
+pub use vacuum::{ORPHAN_MIN_RETAIN, Vacuum};

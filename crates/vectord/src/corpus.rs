@@ -325,18 +325,28 @@ impl Corpora {
         }
     }
 
-    /// Every committed version's manifest, oldest first.
+    /// Every version's manifest still in the store (collection removes old ones: see
+    /// [`Corpora::gc`]), oldest first.
     pub async fn history(&self, name: &str) -> Result<Vec<Manifest>, VectordError> {
-        let latest = self.manifest(name).await?.version;
-        let mut out = Vec::new();
-        for v in 1..=latest {
-            match manifest::read_manifest(self.store.as_ref(), name, v).await {
-                Ok(m) => out.push(m),
-                Err(VectordError::Store(object_store::Error::NotFound { .. })) => {}
-                Err(e) => return Err(e),
-            }
+        use futures::{StreamExt, TryStreamExt};
+        manifest::validate_name(name)?;
+        let versions = manifest::versions(self.store.as_ref(), name).await?;
+        if versions.is_empty() {
+            self.manifest(name).await?; // the unknown-corpus error
         }
-        Ok(out)
+        let store = self.store.as_ref();
+        futures::stream::iter(versions)
+            .map(|v| async move {
+                match manifest::read_manifest(store, name, v).await {
+                    // removed by a collection since the listing
+                    Err(VectordError::Store(object_store::Error::NotFound { .. })) => Ok(None),
+                    other => other.map(Some),
+                }
+            })
+            .buffered(8)
+            .try_filter_map(|m| async move { Ok(m) })
+            .try_collect()
+            .await
     }
 
     /// Load the current version of `name` (cached while it stays current; see the module

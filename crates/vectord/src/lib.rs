@@ -19,6 +19,7 @@ pub mod docs;
 mod error;
 mod fanout;
 pub mod fusion;
+mod gc;
 pub mod manifest;
 mod rows;
 mod search;
@@ -29,6 +30,7 @@ pub use build::{BuildOptions, BuildReport, NoProgress, Progress};
 pub use corpus::{Corpora, CorpusView, DEFAULT_CACHE_BYTES, DEFAULT_REFRESH, Found};
 pub use error::VectordError;
 pub use fusion::Fusion;
+pub use gc::{CorpusGc, DEFAULT_RETAIN, ORPHAN_MIN_AGE};
 /// The ANN index (`lakehouse-ann`), re-exported.
 pub use lakehouse_ann as ann;
 pub use lakehouse_ann::{

@@ -176,11 +176,21 @@ pub(crate) async fn latest_version(
     store: &dyn ObjectStore,
     name: &str,
 ) -> Result<Option<u64>, VectordError> {
+    Ok(versions(store, name).await?.pop())
+}
+
+/// The versions of `name` whose manifests are in the store, in order.
+pub(crate) async fn versions(
+    store: &dyn ObjectStore,
+    name: &str,
+) -> Result<Vec<u64>, VectordError> {
     let objects: Vec<_> = store.list(Some(&manifests_dir(name))).try_collect().await?;
-    Ok(objects
+    let mut versions: Vec<u64> = objects
         .iter()
         .filter_map(|o| o.location.filename()?.strip_suffix(".json")?.parse().ok())
-        .max())
+        .collect();
+    versions.sort_unstable();
+    Ok(versions)
 }
 
 /// Read version `version` of `name`.

@@ -5,4 +5,5 @@
 #![allow(clippy::unwrap_used)]
 
 mod corpora;
+mod gc;
 mod memory;

@@ -5,6 +5,7 @@
 pub(crate) mod agent;
 pub(crate) mod corpora;
 pub(crate) mod datasets;
+pub(crate) mod gc;
 pub(crate) mod jobs;
 pub(crate) mod journals;
 pub(crate) mod memory;
@@ -32,6 +33,7 @@ pub fn app(state: AppState) -> Router {
         .merge(sql::routes())
         .merge(search::routes())
         .merge(datasets::routes())
+        .merge(gc::routes())
         .merge(corpora::routes())
         .merge(memory::routes())
         .merge(journals::routes())

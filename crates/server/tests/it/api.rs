@@ -201,6 +201,51 @@ async fn datasets_and_sql() {
         (d.body["rows"].clone(), d.body["files"].clone()),
         (json!(200), json!(1))
     );
+    // vacuum: the two merged files go once outside the retention; deleting needs admin
+    let vacuum = "/v1/datasets/permits/vacuum?retain_seconds=0";
+    let refused = call(&app, "POST", vacuum, Some(READER), None).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let bad = call(&app, "POST", "/v1/gc?retain_seconds=-1", Some(ADMIN), None).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    let kept = call(
+        &app,
+        "POST",
+        "/v1/datasets/permits/vacuum",
+        Some(ADMIN),
+        None,
+    )
+    .await;
+    assert_eq!(kept.body["files_removed"], 0, "{}", kept.text);
+    let dry = call(
+        &app,
+        "POST",
+        &format!("{vacuum}&dry_run=true"),
+        Some(ADMIN),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (
+            dry.body["files_removed"].clone(),
+            dry.body["dry_run"].clone()
+        ),
+        (json!(2), json!(true)),
+        "{}",
+        dry.text
+    );
+    let all = call(&app, "POST", "/v1/gc?retain_seconds=0", Some(ADMIN), None).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.text);
+    assert_eq!(all.body["datasets"][0]["name"], "permits", "{}", all.text);
+    assert_eq!(all.body["files_removed"], 2, "{}", all.text);
+    assert!(
+        all.body["bytes_removed"].as_u64().unwrap() > 0,
+        "{}",
+        all.text
+    );
+    let d = get(&app, "/v1/datasets/permits", Some(READER)).await;
+    assert_eq!(d.body["rows"], 200, "{}", d.text);
+    let missing = call(&app, "POST", "/v1/corpora/nope/gc", Some(ADMIN), None).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.text);
     let dropped = call(&app, "DELETE", "/v1/datasets/permits", Some(ADMIN), None).await;
     assert_eq!(dropped.status, StatusCode::OK, "{}", dropped.text);
     let gone = get(&app, "/v1/datasets/permits", Some(READER)).await;

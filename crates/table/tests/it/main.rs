@@ -10,6 +10,7 @@ mod errors;
 mod ingest;
 mod interop;
 mod sql;
+mod vacuum;
 
 use lakehouse_table::arrow::array::RecordBatch;
 use lakehouse_table::{IngestOptions, SqlOptions, Tables};
