@@ -40,8 +40,8 @@ pub(crate) enum DatasetCommand {
     Compact(CompactArgs),
     /// Delete the files of a dataset's versions older than --retain (default 7d): what
     /// overwrites and compactions replaced. Those versions can no longer be read
-    /// (--as-of-version); the current one stays. With --retain of 1h or more, files of
-    /// ingests that never committed go too.
+    /// (--as-of-version); the current one stays. With --retain of 1d or more, files
+    /// of ingests that never committed go too, once older than the window.
     Vacuum(VacuumArgs),
     /// Delete a dataset and all its versions from the store.
     Drop(DropArgs),

@@ -5,9 +5,10 @@
 //! "remove" entries of the log, so that `--as-of-version` can still read older versions. A vacuum
 //! deletes those removed longer than `retain` ago: versions older than that can no longer be
 //! read (their log entries stay; reading one fails on the first missing file). With a retention
-//! of an hour or more, data files no log entry names at all (an ingest killed before its commit)
+//! of a day or more, data files no log entry names at all (an ingest killed before its commit)
 //! are deleted too once older than the retention (Delta's full mode); a shorter retention
-//! touches only removed files, so an ingest in flight never loses a file it is about to commit.
+//! touches only removed files, so an ingest in flight, which writes its files before its commit,
+//! never loses one.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -20,8 +21,9 @@ use serde::Serialize;
 use crate::error::TableError;
 use crate::tables::Tables;
 
-/// Files no log entry names are deleted only under a retention at least this long (1 hour).
-pub const ORPHAN_MIN_RETAIN: Duration = Duration::from_secs(3600);
+/// Files no log entry names are deleted only under a retention at least this long (1 day): an
+/// ingest writes its files before it commits them, and a big one takes hours.
+pub const ORPHAN_MIN_RETAIN: Duration = Duration::from_secs(24 * 3600);
 
 /// What a vacuum deleted (or, in a dry run, would delete) from one dataset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
