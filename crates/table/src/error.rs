@@ -99,6 +99,9 @@ pub enum TableError {
     /// Arrow failed while building or converting data.
     #[error("data conversion failed: {0}")]
     Arrow(#[from] deltalake::arrow::error::ArrowError),
+    /// Printing results failed (e.g. the reader of a pipe went away).
+    #[error("cannot write output: {0}")]
+    Output(#[source] std::io::Error),
 }
 
 impl TableError {
@@ -135,7 +138,7 @@ impl TableError {
             Self::Delta { source, .. } => delta_fault(source),
             Self::Store { source, .. } => lakehouse_store::object_store_fault(source),
             Self::OpenStore(e) => e.fault(),
-            Self::Arrow(_) => Fault::Internal,
+            Self::Arrow(_) | Self::Output(_) => Fault::Internal,
         }
     }
 }
