@@ -24,7 +24,10 @@ pub fn write_batches(
     format: OutputFormat,
     out: &mut dyn Write,
 ) -> Result<(), TableError> {
-    let mut out = Recording { inner: out, failed: None };
+    let mut out = Recording {
+        inner: out,
+        failed: None,
+    };
     let written = match format {
         OutputFormat::Table => {
             let table = pretty_format_batches(batches)?;
@@ -114,9 +117,13 @@ mod tests {
         let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
         let batch =
             RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![1, 2]))]).unwrap();
-        for format in [OutputFormat::Table, OutputFormat::JsonLines, OutputFormat::Csv] {
-            let err = write_batches(std::slice::from_ref(&batch), format, &mut ClosedPipe)
-                .unwrap_err();
+        for format in [
+            OutputFormat::Table,
+            OutputFormat::JsonLines,
+            OutputFormat::Csv,
+        ] {
+            let err =
+                write_batches(std::slice::from_ref(&batch), format, &mut ClosedPipe).unwrap_err();
             match err {
                 TableError::Output(io) => {
                     assert_eq!(io.kind(), std::io::ErrorKind::BrokenPipe, "{format:?}");

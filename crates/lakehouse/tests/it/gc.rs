@@ -161,3 +161,99 @@ async fn gc_reclaims_what_ten_rebuilds_left_and_live_data_reads_the_same() {
     let again = lh.gc(Duration::ZERO, false).await.unwrap();
     assert_eq!(again.files_removed, 0, "{again:?}");
 }
+
+/// The same on the S3 test server (listings, last-modified times and deletes of a real S3
+/// API): superseded dataset files and corpus versions go, the live ones read the same.
+#[tokio::test]
+async fn gc_on_s3_keeps_what_is_live() {
+    use std::sync::Arc;
+
+    use lakehouse::table::Tables;
+    use lakehouse::vectord::{Corpora, SourceRow};
+
+    let store = lakehouse_testkit::s3_store("gc").await;
+    let sources = tempfile::tempdir().unwrap();
+    let tables = Tables::new(store.clone());
+    let corpora = Corpora::new(Arc::clone(store.object_store()));
+    let options = BuildOptions {
+        embedder: Some("hash:64".parse().unwrap()),
+        ..BuildOptions::default()
+    };
+    for round in 0..3 {
+        let source = write_round(sources.path(), round);
+        tables
+            .ingest(
+                "permits",
+                &source,
+                IngestOptions::new().with_mode(Mode::Overwrite),
+            )
+            .await
+            .unwrap();
+        let rows: Vec<SourceRow> = (0..50)
+            .map(|i| SourceRow {
+                id: format!("P{i}"),
+                text: format!("round {round}: permit {i} to repair the roof"),
+                meta: Default::default(),
+            })
+            .collect();
+        corpora
+            .build("permits", &rows, &options, &NoProgress)
+            .await
+            .unwrap();
+    }
+    let rows = |tables: Tables| async move {
+        let batches = tables
+            .sql_collect(
+                "SELECT * FROM permits ORDER BY permit",
+                &SqlOptions::default(),
+            )
+            .await
+            .unwrap();
+        pretty_format_batches(&batches).unwrap().to_string()
+    };
+    let hits = |corpora: Corpora| async move {
+        let found = corpora
+            .search(&SearchRequest::new(
+                "repair the roof",
+                vec!["permits".into()],
+            ))
+            .await
+            .unwrap();
+        assert!(!found.hits.is_empty());
+        found
+            .hits
+            .into_iter()
+            .map(|h| format!("{}|{}|{}", h.id, h.snippet, h.score))
+            .collect::<Vec<_>>()
+    };
+    let rows_before = rows(tables.clone()).await;
+    let hits_before = hits(Corpora::new(Arc::clone(store.object_store()))).await;
+
+    let vacuumed = tables
+        .vacuum("permits", Duration::ZERO, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        vacuumed.files_removed, 2,
+        "two overwritten versions: {vacuumed:?}"
+    );
+    assert!(vacuumed.bytes_removed > 0);
+    let collected = corpora.gc("permits", Duration::ZERO, false).await.unwrap();
+    assert!(
+        collected.manifests_removed > 0 && collected.segments_removed > 0,
+        "{collected:?}"
+    );
+    assert_eq!(collected.oldest_kept, collected.version);
+
+    let fresh_tables = Tables::new(store.clone());
+    assert_eq!(rows(fresh_tables).await, rows_before);
+    let fresh_corpora = Corpora::new(Arc::clone(store.object_store()));
+    assert_eq!(hits(fresh_corpora).await, hits_before);
+    let history = corpora.history("permits").await.unwrap();
+    assert_eq!(history.len(), 1, "only the current version is left");
+    let again = corpora.gc("permits", Duration::ZERO, false).await.unwrap();
+    assert_eq!(
+        (again.files_removed, again.bytes_kept),
+        (0, collected.bytes_kept)
+    );
+}
