@@ -140,48 +140,69 @@ fn take<'a>(buf: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
     Some(head)
 }
 
+/// What is wrong with a pack.
+#[derive(Debug, thiserror::Error)]
+enum PackError {
+    #[error("not a packed BM25 index")]
+    NotAPack,
+    #[error("truncated (no checksum)")]
+    NoChecksum,
+    #[error("checksum mismatch (a damaged pack)")]
+    Checksum,
+    #[error(
+        "a version-1 pack has no checksum of its own; load it through its corpus manifest, or \
+         rebuild the corpus"
+    )]
+    Unverifiable,
+    #[error("unknown pack version {0}")]
+    Version(u8),
+    #[error("truncated or damaged file table")]
+    FileTable,
+    #[error("a file name is not UTF-8")]
+    FileName,
+    #[error("trailing bytes after the file table")]
+    Trailing,
+}
+
 /// The files of a pack. `verified` says the caller checked the bytes against a digest recorded
 /// when they were written (a corpus manifest); otherwise only a version-2 pack whose own digest
 /// matches is accepted.
-fn unpack(bytes: &[u8], verified: bool) -> Result<Vec<(String, &[u8])>, &'static str> {
+fn unpack(bytes: &[u8], verified: bool) -> Result<Vec<(String, &[u8])>, PackError> {
     let mut buf = bytes;
     if take(&mut buf, MAGIC_PREFIX.len()) != Some(MAGIC_PREFIX.as_slice()) {
-        return Err("not a packed BM25 index");
+        return Err(PackError::NotAPack);
     }
     match take(&mut buf, 1).map(|v| v[0]) {
         Some(VERSION_2) => {
             let Some(body_len) = bytes.len().checked_sub(DIGEST_LEN) else {
-                return Err("truncated (no checksum)");
+                return Err(PackError::NoChecksum);
             };
             let (body, stored) = bytes.split_at(body_len);
             if !verified && !digest_matches(body, stored) {
-                return Err("checksum mismatch (a damaged pack)");
+                return Err(PackError::Checksum);
             }
             buf = &buf[..buf.len().saturating_sub(DIGEST_LEN)];
         }
         Some(VERSION_1) if verified => {}
-        Some(VERSION_1) => {
-            return Err(
-                "a version-1 pack has no checksum of its own; load it through its corpus \
-                 manifest, or rebuild the corpus",
-            );
-        }
-        _ => return Err("unknown pack version"),
+        Some(VERSION_1) => return Err(PackError::Unverifiable),
+        Some(other) => return Err(PackError::Version(other)),
+        None => return Err(PackError::NotAPack),
     }
-    let truncated = "truncated or damaged file table";
-    let count = u32::from_le_bytes(read_array(&mut buf).ok_or(truncated)?);
+    let table = |_| PackError::FileTable;
+    let count = u32::from_le_bytes(read_array(&mut buf).ok_or(PackError::FileTable)?);
     let mut files = Vec::new();
     for _ in 0..count {
-        let name_len = u32::from_le_bytes(read_array(&mut buf).ok_or(truncated)?);
-        let name =
-            take(&mut buf, usize::try_from(name_len).map_err(|_| truncated)?).ok_or(truncated)?;
-        let name = std::str::from_utf8(name).map_err(|_| "a file name is not UTF-8")?;
-        let len = u64::from_le_bytes(read_array(&mut buf).ok_or(truncated)?);
-        let data = take(&mut buf, usize::try_from(len).map_err(|_| truncated)?).ok_or(truncated)?;
+        let name_len = u32::from_le_bytes(read_array(&mut buf).ok_or(PackError::FileTable)?);
+        let name = take(&mut buf, usize::try_from(name_len).map_err(table)?)
+            .ok_or(PackError::FileTable)?;
+        let name = std::str::from_utf8(name).map_err(|_| PackError::FileName)?;
+        let len = u64::from_le_bytes(read_array(&mut buf).ok_or(PackError::FileTable)?);
+        let data =
+            take(&mut buf, usize::try_from(len).map_err(table)?).ok_or(PackError::FileTable)?;
         files.push((name.to_string(), data));
     }
     if !buf.is_empty() {
-        return Err("trailing bytes after the file table");
+        return Err(PackError::Trailing);
     }
     Ok(files)
 }
@@ -238,7 +259,7 @@ impl Bm25Index {
             path: path.to_string(),
             message,
         };
-        let files = unpack(bytes, verified).map_err(|m| corrupt(m.into()))?;
+        let files = unpack(bytes, verified).map_err(|e| corrupt(e.to_string()))?;
         let dir = RamDirectory::create();
         for (name, data) in files {
             dir.atomic_write(Path::new(&name), data)
