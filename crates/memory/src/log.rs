@@ -155,10 +155,20 @@ impl Log {
     }
 }
 
-fn decode_snapshot(bytes: &[u8]) -> Result<State, String> {
-    let snapshot: Snapshot = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+/// Why a stored snapshot cannot be used (it is skipped; the commits after an older one, or
+/// all of them, are read instead).
+#[derive(Debug, thiserror::Error)]
+enum SnapshotDamage {
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    #[error("format {0} is not {FORMAT}")]
+    Format(u32),
+}
+
+fn decode_snapshot(bytes: &[u8]) -> Result<State, SnapshotDamage> {
+    let snapshot: Snapshot = serde_json::from_slice(bytes)?;
     if snapshot.v != FORMAT {
-        return Err(format!("format {} is not {FORMAT}", snapshot.v));
+        return Err(SnapshotDamage::Format(snapshot.v));
     }
     let mut state = snapshot.state;
     state.reindex();

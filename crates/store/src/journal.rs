@@ -69,7 +69,7 @@ use serde_json::value::RawValue;
 pub use compact::CompactStats;
 pub use cursor::Cursor;
 pub use error::JournalError;
-pub use event::{Event, EventId, WriterId};
+pub use event::{Event, EventId, ParseError, WriterId};
 pub use options::JournalOptions;
 pub use read::EventStream;
 pub use stats::{Gap, JournalStats};

@@ -126,7 +126,9 @@ impl FromStr for Cursor {
             let (seq, ts) = rest
                 .split_once('@')
                 .ok_or_else(|| bad("entry without '@'"))?;
-            let writer: WriterId = writer.parse().map_err(|e: String| bad(&e))?;
+            let writer: WriterId = writer
+                .parse()
+                .map_err(|e: super::event::ParseError| bad(&e.to_string()))?;
             let seq = seq.parse().map_err(|_| bad("bad sequence number"))?;
             let ts = Timestamp(ts.parse().map_err(|_| bad("bad batch time"))?);
             cursor.writers.insert(writer, (seq, ts));

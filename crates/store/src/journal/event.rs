@@ -26,15 +26,32 @@ impl fmt::Display for WriterId {
     }
 }
 
+/// Why a stored event line, event id or writer id does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// Not 16 hex digits.
+    #[error("writer id '{0}' is not 16 hex digits")]
+    WriterId(String),
+    /// Not `<writer>-<seq>`.
+    #[error("event id '{0}' is not <writer>-<seq>")]
+    EventId(String),
+    /// The part after the `-` is not a number.
+    #[error("event id '{0}' has a bad sequence number")]
+    Sequence(String),
+    /// Not a JSON object with `id`, `ts` and `data` (the parser's message).
+    #[error("not an event line: {0}")]
+    Line(String),
+}
+
 impl FromStr for WriterId {
-    type Err = String;
+    type Err = ParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s.len() != 16 {
-            return Err(format!("writer id '{s}' is not 16 hex digits"));
+            return Err(ParseError::WriterId(s.to_string()));
         }
         u64::from_str_radix(s, 16)
             .map(WriterId)
-            .map_err(|_| format!("writer id '{s}' is not 16 hex digits"))
+            .map_err(|_| ParseError::WriterId(s.to_string()))
     }
 }
 
@@ -56,14 +73,14 @@ impl fmt::Display for EventId {
 }
 
 impl FromStr for EventId {
-    type Err = String;
+    type Err = ParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (writer, seq) = s
             .split_once('-')
-            .ok_or_else(|| format!("event id '{s}' is not <writer>-<seq>"))?;
+            .ok_or_else(|| ParseError::EventId(s.to_string()))?;
         let seq = seq
             .parse()
-            .map_err(|_| format!("event id '{s}' has a bad sequence number"))?;
+            .map_err(|_| ParseError::Sequence(s.to_string()))?;
         Ok(EventId {
             writer: writer.parse()?,
             seq,
@@ -122,10 +139,10 @@ struct LineRef<'a> {
     data: &'a RawValue,
 }
 
-/// Parse one stored line. The error is a reason, for [`super::JournalError::Malformed`].
-pub(crate) fn decode_line(line: &[u8], batch_ts: Timestamp) -> Result<Event, String> {
+/// Parse one stored line (its error becomes the reason of [`super::JournalError::Malformed`]).
+pub(crate) fn decode_line(line: &[u8], batch_ts: Timestamp) -> Result<Event, ParseError> {
     let parsed: LineRef<'_> =
-        serde_json::from_slice(line).map_err(|e| format!("not an event line: {e}"))?;
+        serde_json::from_slice(line).map_err(|e| ParseError::Line(e.to_string()))?;
     Ok(Event {
         id: parsed.id.parse()?,
         ts: Timestamp(parsed.ts),
@@ -179,9 +196,11 @@ mod tests {
         assert!(
             decode_line(b"{not json", Timestamp(0))
                 .unwrap_err()
+                .to_string()
                 .contains("not an event line")
         );
         let err = decode_line(br#"{"id":"nope","ts":1,"data":1}"#, Timestamp(0)).unwrap_err();
-        assert!(err.contains("nope"), "{err}");
+        assert_eq!(err, ParseError::EventId("nope".into()));
+        assert!(err.to_string().contains("nope"), "{err}");
     }
 }

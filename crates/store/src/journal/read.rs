@@ -233,7 +233,7 @@ pub(crate) fn decode_object(
         let mut events = Vec::new();
         while events.len() < count {
             let Some((n, line)) = lines.next() else { break };
-            let event = decode_line(line, stem.ts).map_err(|reason| malformed(n, reason))?;
+            let event = decode_line(line, stem.ts).map_err(|e| malformed(n, e.to_string()))?;
             let expected = stem.first_seq + events.len() as u64;
             if event.id.writer != stem.writer || event.id.seq != expected {
                 return Err(malformed(

@@ -334,11 +334,10 @@ impl Inner {
         let mut events = Vec::new();
         for body in batches.iter().map(|b| b.as_ref()).chain([open.as_slice()]) {
             for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-                let mut event = decode_line(line, Timestamp(0)).map_err(|reason| {
-                    JournalError::InvalidEvent {
-                        reason: format!("buffered event: {reason}"),
-                    }
-                })?;
+                let mut event =
+                    decode_line(line, Timestamp(0)).map_err(|e| JournalError::InvalidEvent {
+                        reason: format!("buffered event: {e}"),
+                    })?;
                 event.batch_ts = None;
                 events.push(event);
             }
