@@ -346,6 +346,45 @@ mod tests {
         assert_eq!(again.bytes_kept, all.bytes_kept);
     }
 
+    /// Collections with no retention running while builds commit: every build lands, and
+    /// the corpus always opens and answers (a segment written but not yet committed is young,
+    /// so never collected).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn collections_during_builds_never_break_the_corpus() {
+        let store = Arc::new(InMemory::new());
+        let builder = Corpora::new(store.clone());
+        build(&builder, 0).await;
+        let builds = tokio::spawn(async move {
+            let mut versions = Vec::new();
+            for round in 1..=6 {
+                versions.push(build(&builder, round).await);
+            }
+            versions
+        });
+        let collector = Corpora::new(store.clone());
+        let mut collections = 0;
+        while !builds.is_finished() {
+            collector.gc("docs", Duration::ZERO, false).await.unwrap();
+            collections += 1;
+            let reader = Corpora::new(store.clone());
+            assert!(!hits(&reader).await.is_empty());
+        }
+        let versions = builds.await.unwrap();
+        assert!(collections > 0);
+        let last = collector.gc("docs", Duration::ZERO, false).await.unwrap();
+        assert_eq!(last.version, *versions.last().unwrap());
+        let reader = Corpora::new(store.clone());
+        let found = reader
+            .search(&SearchRequest::new("round 6 roof", vec!["docs".into()]))
+            .await
+            .unwrap();
+        assert!(
+            found.hits[0].snippet.contains("round 6"),
+            "{:?}",
+            found.hits[0]
+        );
+    }
+
     #[tokio::test]
     async fn segments_no_manifest_names_go_only_when_old() {
         let now = now_micros();
