@@ -26,6 +26,22 @@ pub fn local_store() -> (TempDir, Store) {
     (dir, store)
 }
 
+/// The bytes of every file under `dir` (a local store's folder), recursively.
+pub fn bytes_under(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .expect("read a folder of the store")
+        .map(|entry| {
+            let entry = entry.expect("read a folder entry");
+            let meta = entry.metadata().expect("read a file's metadata");
+            if meta.is_dir() {
+                bytes_under(&entry.path())
+            } else {
+                meta.len()
+            }
+        })
+        .sum()
+}
+
 /// A name no other test in this run (or an earlier run) uses.
 pub fn unique_name(label: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);

@@ -51,21 +51,6 @@ async fn generation(lh: &Lakehouse, source: &str) {
         .unwrap();
 }
 
-fn bytes_under(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            let meta = e.metadata().unwrap();
-            if meta.is_dir() {
-                bytes_under(&e.path())
-            } else {
-                meta.len()
-            }
-        })
-        .sum()
-}
-
 /// Everything a reader sees: the rows, and the hits of a few searches with their scores.
 async fn what_reads(lh: &Lakehouse) -> (String, Vec<String>) {
     let rows = lh
@@ -106,7 +91,7 @@ async fn gc_reclaims_what_ten_rebuilds_left_and_live_data_reads_the_same() {
     // one generation only: what the live data costs
     let fresh = tempfile::tempdir().unwrap();
     generation(&open(fresh.path()).await, &rounds[10]).await;
-    let one_generation = bytes_under(fresh.path());
+    let one_generation = lakehouse_testkit::bytes_under(fresh.path());
 
     // the first build and ten rebuilds
     let dir = tempfile::tempdir().unwrap();
@@ -114,7 +99,7 @@ async fn gc_reclaims_what_ten_rebuilds_left_and_live_data_reads_the_same() {
     for source in &rounds {
         generation(&lh, source).await;
     }
-    let before = bytes_under(dir.path());
+    let before = lakehouse_testkit::bytes_under(dir.path());
     let reads_before = what_reads(&lh).await;
     assert_eq!(
         reads_before.0,
@@ -129,7 +114,11 @@ async fn gc_reclaims_what_ten_rebuilds_left_and_live_data_reads_the_same() {
     assert_eq!(week.files_removed, 0, "{week:?}");
 
     let dry = lh.gc(Duration::ZERO, true).await.unwrap();
-    assert_eq!(bytes_under(dir.path()), before, "a dry run deletes nothing");
+    assert_eq!(
+        lakehouse_testkit::bytes_under(dir.path()),
+        before,
+        "a dry run deletes nothing"
+    );
     assert!(dry.dry_run && dry.bytes_removed > 0);
     let done = lh.gc(Duration::ZERO, false).await.unwrap();
     assert_eq!(
@@ -139,7 +128,7 @@ async fn gc_reclaims_what_ten_rebuilds_left_and_live_data_reads_the_same() {
     assert_eq!(done.datasets.len(), 1, "{done:?}");
     assert_eq!(done.corpora.len(), 1, "{done:?}");
 
-    let after = bytes_under(dir.path());
+    let after = lakehouse_testkit::bytes_under(dir.path());
     let superseded = before - one_generation;
     let reclaimed = before - after;
     eprintln!(

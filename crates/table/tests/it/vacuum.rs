@@ -7,24 +7,6 @@ use lakehouse_table::{IngestOptions, Mode, SqlOptions, TableError};
 
 use crate::{data, scalar};
 
-fn store_bytes(root: &std::path::Path) -> u64 {
-    fn walk(dir: &std::path::Path) -> u64 {
-        std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| {
-                let e = e.unwrap();
-                let meta = e.metadata().unwrap();
-                if meta.is_dir() {
-                    walk(&e.path())
-                } else {
-                    meta.len()
-                }
-            })
-            .sum()
-    }
-    walk(root)
-}
-
 #[tokio::test]
 async fn vacuum_deletes_replaced_files_and_keeps_the_live_version() {
     let (dir, tables) = crate::local_tables();
@@ -38,7 +20,7 @@ async fn vacuum_deletes_replaced_files_and_keeps_the_live_version() {
     }
     let live_rows = scalar(&tables, "SELECT count(*) FROM permits").await;
     let root = dir.path().join("tables/permits");
-    let before = store_bytes(&root);
+    let before = lakehouse_testkit::bytes_under(&root);
 
     // recent replacements are within the default-like retention: nothing to do
     let week = Duration::from_secs(7 * 24 * 3600);
@@ -50,7 +32,10 @@ async fn vacuum_deletes_replaced_files_and_keeps_the_live_version() {
         .await
         .unwrap();
     assert!(dry.dry_run && dry.files_removed == 3, "{dry:?}");
-    assert!(store_bytes(&root) >= before, "a dry run deletes nothing");
+    assert!(
+        lakehouse_testkit::bytes_under(&root) >= before,
+        "a dry run deletes nothing"
+    );
     // the second ingest is still readable as of its version
     let as_of = SqlOptions {
         as_of_version: Some(1),
@@ -70,7 +55,7 @@ async fn vacuum_deletes_replaced_files_and_keeps_the_live_version() {
         (dry.files_removed, dry.bytes_removed)
     );
     assert!(done.bytes_removed > 0);
-    let after = store_bytes(&root);
+    let after = lakehouse_testkit::bytes_under(&root);
     assert!(
         before - after + 4096 >= done.bytes_removed,
         "{before} -> {after}, reported {}",
